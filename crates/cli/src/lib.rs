@@ -1,0 +1,3 @@
+//! The berth command line: docker's commands, flags, spellings and output, over the Engine API.
+
+pub mod format;

@@ -1,0 +1,1 @@
+//! Layers on disk: unpacking layer archives safely, and stacking them with overlayfs.
