@@ -1,5 +1,10 @@
 //! The image builder: the Dockerfile parser and the build planner/executor, driven through a
 //! small trait the daemon implements (run a step, commit a layer, resolve an image).
 //!
-//! The builder arrives with the builder capability; the crate exists now so that the workspace
-//! graph (checked by a test) is the one DESIGN.md lays out.
+//! So far it holds the instruction parser that `import -c` and `commit -c` use for their
+//! changes; the Dockerfile front end and the executor grow from it.
+
+pub mod instruction;
+mod words;
+
+pub use instruction::{parse_change, Command, Healthcheck, Instruction, ParseError};

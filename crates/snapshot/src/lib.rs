@@ -1,1 +1,27 @@
 //! Layers on disk: unpacking layer archives safely, and stacking them with overlayfs.
+//!
+//! - [`unpack`]: the confined tar extractor (also used for ADD in builds and `cp` into
+//!   containers). Every write is resolved inside the destination root by the kernel.
+//! - [`compression`]: sniffs gzip / zstd / plain tar from the first bytes of a stream.
+//! - [`LayerStore`]: one directory per layer, keyed by diff ID, published atomically, plus
+//!   the active (writable) snapshots containers run on.
+//! - [`overlay`]: overlayfs mounts, using the new mount API when the kernel has it.
+//! - [`Snapshotter`]: the small trait the daemon programs against, with a
+//!   [`conformance`] suite (feature `conformance`) every implementation must pass.
+
+pub mod compression;
+pub mod error;
+mod fsutil;
+pub mod layer_store;
+pub mod overlay;
+mod snapshotter;
+pub mod unpack;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use compression::{decompress, Compression, Decompressor};
+pub use error::{ErrorKind, LayerError, OverlayError, UnpackError};
+pub use layer_store::{LayerInfo, LayerStore};
+pub use snapshotter::Snapshotter;
+pub use unpack::{unpack_into, UnpackOptions, UnpackStats, WhiteoutMode, OPAQUE_XATTR};

@@ -2,7 +2,13 @@
 //! normalized as docker does, the manifest and config formats (OCI and Docker schema 2), and
 //! garbage collection of what no image references.
 
+pub mod content;
 pub mod digest;
+pub mod images;
+pub mod model;
 pub mod reference;
 
+pub use content::{BlobInfo, ContentError, ContentStore, Expected, FsContentStore};
 pub use digest::{Digest, DigestError};
+pub use images::{BlobRef, Change, ImageRecord, ImageStore, LayerRecord, MetadataError};
+pub use reference::Reference;

@@ -1,0 +1,33 @@
+//! Engine API v1.41 wire types, field for field with the Swagger definitions.
+
+pub mod image;
+pub mod message;
+pub mod system;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use image::*;
+pub use message::*;
+pub use system::*;
+
+/// Docker's error body: `{"message": "..."}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub message: String,
+}
+
+/// `{"Id": "..."}`, returned by creating endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdResponse {
+    #[serde(rename = "Id")]
+    pub id: String,
+}
+
+/// Deserializes `null` as the type's default: Go encodes empty slices and maps as `null`.
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

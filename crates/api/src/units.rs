@@ -1,0 +1,111 @@
+//! Sizes as docker prints them (`1.24MB`), shared by the daemon's progress messages and
+//! the CLI's tables.
+
+const DECIMAL: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+const BINARY: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+/// docker's `units.HumanSize`: decimal units, three significant digits (`HumanSizeWithPrecision(size, 3)`).
+pub fn human_size(size: f64) -> String {
+    let (value, unit) = scale(size, 1000.0, &DECIMAL);
+    format!("{}{unit}", format_g(value, 3))
+}
+
+/// docker's `units.BytesSize`: binary units, four significant digits.
+pub fn bytes_size(size: f64) -> String {
+    let (value, unit) = scale(size, 1024.0, &BINARY);
+    format!("{}{unit}", format_g(value, 4))
+}
+
+fn scale(mut size: f64, base: f64, units: &[&'static str]) -> (f64, &'static str) {
+    let mut i = 0;
+    while size >= base && i < units.len() - 1 {
+        size /= base;
+        i += 1;
+    }
+    (size, units[i])
+}
+
+/// Go's `%.*g`: `precision` significant digits, trailing zeros dropped, scientific
+/// notation (`1e+03`) when the exponent is below -4 or at least the precision.
+pub fn format_g(value: f64, precision: usize) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return if value.is_finite() {
+            "0".into()
+        } else {
+            value.to_string()
+        };
+    }
+    let precision = precision.max(1);
+    let sci = format!("{:.*e}", precision - 1, value);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= precision as i32 {
+        let mantissa = trim_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+        trim_zeros(&format!("{value:.decimals$}")).to_string()
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_size_matches_go_units() {
+        for (n, want) in [
+            (0.0, "0B"),
+            (999.0, "999B"),
+            (1000.0, "1kB"),
+            (1024.0, "1.02kB"),
+            (5580.0, "5.58kB"),
+            (123_456.0, "123kB"),
+            (1_240_000.0, "1.24MB"),
+            (999_999.0, "1e+03kB"),
+            (12_300_000_000.0, "12.3GB"),
+            (1e24, "1YB"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn bytes_size_matches_go_units() {
+        assert_eq!(bytes_size(1024.0), "1KiB");
+        assert_eq!(bytes_size(1536.0), "1.5KiB");
+        assert_eq!(bytes_size(67_108_864.0), "64MiB");
+    }
+
+    #[test]
+    fn format_g_small_numbers() {
+        assert_eq!(format_g(0.00012345, 3), "0.000123");
+        assert_eq!(format_g(0.000012345, 3), "1.23e-05");
+        assert_eq!(format_g(42.0, 3), "42");
+    }
+
+    #[test]
+    fn floats_like_go_g() {
+        assert_eq!(format_g(999.0, 3), "999");
+        assert_eq!(format_g(999.999, 3), "1e+03");
+        assert_eq!(format_g(1.0, 3), "1");
+        assert_eq!(format_g(1.24, 3), "1.24");
+        assert_eq!(format_g(1.245, 3), "1.25"); // 1.245 is just above the tie
+        assert_eq!(format_g(1.125, 3), "1.12"); // exact tie: half to even
+        assert_eq!(format_g(12.34, 3), "12.3");
+        assert_eq!(format_g(100.0, 3), "100");
+        assert_eq!(format_g(0.0, 3), "0");
+        assert_eq!(format_g(0.000012345, 3), "1.23e-05");
+        assert_eq!(format_g(1048.576, 4), "1049");
+        assert_eq!(format_g(1.0, 0), "1");
+    }
+}

@@ -1,0 +1,271 @@
+//! The command line, spelled as docker spells it: global options, commands, their flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    about = "A container engine that speaks Docker's Engine API",
+    version,
+    disable_version_flag = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct App {
+    /// Daemon socket to connect to (unix:///path, tcp://host:port, ssh://[user@]host)
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Enable debug mode
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+
+    /// Set the logging level
+    #[arg(short = 'l', long, value_name = "LEVEL", default_value = "info",
+          value_parser = ["debug", "info", "warn", "error", "fatal"])]
+    pub log_level: String,
+
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version_flag: Option<bool>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List images
+    Images(ImagesArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Return low-level information on Berth objects
+    Inspect(InspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// Show the Berth version information
+    Version(FormatArgs),
+    /// Display system-wide information
+    Info(FormatArgs),
+    /// Manage Berth
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Generate the autocompletion script for the specified shell
+    Completion(CompletionArgs),
+    /// Run the Berth engine (see `berth daemon --help`)
+    #[command(disable_help_flag = true)]
+    Daemon {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    /// Display detailed information on one or more images
+    Inspect(ImageInspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Remove one or more images
+    #[command(visible_alias = "remove")]
+    Rm(RmiArgs),
+    /// Remove unused images
+    Prune(ImagePruneArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show Berth disk usage
+    Df(DfArgs),
+    /// Display system-wide information
+    Info(FormatArgs),
+    /// Proxy the stdio stream to the daemon connection (used by ssh:// hosts)
+    #[command(name = "dial-stdio")]
+    DialStdio,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show all images (default hides intermediate images)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Pretty-print images using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show images of this repository (and tag)
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageInspectArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short, long)]
+    pub size: bool,
+    /// Return JSON for specified type
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["image", "container"])]
+    pub kind: Option<String>,
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Pretty-print history using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Print sizes and dates in human readable format
+    #[arg(short = 'H', long = "human", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub human: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    pub source: String,
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Force removal of the image
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not delete untagged parents
+    #[arg(long)]
+    pub no_prune: bool,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Provide filter values (e.g. 'until=<timestamp>')
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from tar archive file, instead of STDIN
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Suppress the load output
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long = "change", value_name = "CHANGE")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// A tarball file, a URL, or - for STDIN
+    #[arg(value_name = "file|URL|-")]
+    pub source: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Format the output using the given Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show detailed information on space usage
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

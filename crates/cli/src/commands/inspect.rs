@@ -1,0 +1,74 @@
+//! `image inspect` and `inspect`: the engine's JSON documents, or a template over each.
+
+use berth_api::Client;
+use serde_json::Value;
+
+use crate::app::{ImageInspectArgs, InspectArgs};
+use crate::error::{CliError, CliResult};
+use crate::format::render_inspect;
+
+/// Fetches each object, prints what was found (as docker does, even when some were not),
+/// then fails naming what was missing.
+async fn inspect_each<F, Fut>(
+    names: &[String],
+    format: Option<&str>,
+    missing: &str,
+    fetch: F,
+) -> CliResult
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, CliError>>,
+{
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for name in names {
+        match fetch(name.clone()).await? {
+            Some(v) => found.push(v),
+            None => errors.push(format!("Error: No such {missing}: {name}")),
+        }
+    }
+    let rendered = render_inspect(format, &found)?;
+    super::print(&rendered.out)?;
+    errors.extend(rendered.errors.iter().map(|e| e.to_string()));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::general(errors.join("\n")))
+    }
+}
+
+async fn image(client: &Client, name: String) -> Result<Option<Value>, CliError> {
+    match client.image_inspect(&name).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn images(client: &Client, args: ImageInspectArgs) -> CliResult {
+    inspect_each(&args.images, args.format.as_deref(), "image", |n| {
+        image(client, n)
+    })
+    .await
+}
+
+/// `berth inspect`: any object by name. Images are the only objects so far; `--type
+/// container` is accepted and finds nothing until containers exist.
+pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
+    let kind = args.kind.clone();
+    let missing = match kind.as_deref() {
+        Some("image") => "image",
+        Some("container") => "container",
+        _ => "object",
+    };
+    inspect_each(&args.names, args.format.as_deref(), missing, |n| {
+        let kind = kind.clone();
+        async move {
+            match kind.as_deref() {
+                Some("container") => Ok(None),
+                _ => image(client, n).await,
+            }
+        }
+    })
+    .await
+}

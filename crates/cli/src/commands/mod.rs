@@ -1,0 +1,85 @@
+//! One module per group of commands; `run` sends each command to its handler.
+
+mod archive;
+mod image_ops;
+mod images;
+mod inspect;
+mod system;
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::CommandFactory;
+
+use crate::app::{App, Command, ImageCommand, SystemCommand};
+use crate::context;
+use crate::error::{CliError, CliResult};
+
+pub async fn run(app: App) -> CliResult {
+    let host = app.host.clone();
+    let client = || async { context::connect(host.as_deref()).await };
+    match app.command {
+        Command::Completion(args) => {
+            let mut cmd = App::command();
+            clap_complete::generate(args.shell, &mut cmd, "berth", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Daemon { .. } => Err(CliError::usage(
+            "`daemon` must be the first argument: berth daemon [OPTIONS]",
+        )),
+        Command::System(SystemCommand::DialStdio) => system::dial_stdio(host.as_deref()).await,
+        Command::Version(args) => system::version(host.as_deref(), args.format.as_deref()).await,
+        Command::Images(args) | Command::Image(ImageCommand::Ls(args)) => {
+            images::list(&client().await?, args).await
+        }
+        Command::Image(ImageCommand::Inspect(args)) => {
+            inspect::images(&client().await?, args).await
+        }
+        Command::Inspect(args) => inspect::any(&client().await?, args).await,
+        Command::History(args) | Command::Image(ImageCommand::History(args)) => {
+            image_ops::history(&client().await?, args).await
+        }
+        Command::Tag(args) | Command::Image(ImageCommand::Tag(args)) => {
+            image_ops::tag(&client().await?, args).await
+        }
+        Command::Rmi(args) | Command::Image(ImageCommand::Rm(args)) => {
+            image_ops::remove(&client().await?, args).await
+        }
+        Command::Image(ImageCommand::Prune(args)) => image_ops::prune(&client().await?, args).await,
+        Command::Load(args) | Command::Image(ImageCommand::Load(args)) => {
+            archive::load(&client().await?, args).await
+        }
+        Command::Save(args) | Command::Image(ImageCommand::Save(args)) => {
+            archive::save(&client().await?, args).await
+        }
+        Command::Import(args) | Command::Image(ImageCommand::Import(args)) => {
+            archive::import(&client().await?, args).await
+        }
+        Command::Info(args) | Command::System(SystemCommand::Info(args)) => {
+            system::info(&client().await?, args.format.as_deref(), host.as_deref()).await
+        }
+        Command::System(SystemCommand::Df(args)) => system::df(&client().await?, args).await,
+    }
+}
+
+/// Writes `text` to stdout.
+fn print(text: &str) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// docker's confirmation prompt; anything but `y` or `yes` is a no.
+fn confirm(message: &str) -> bool {
+    eprint!("{message}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}

@@ -1,0 +1,97 @@
+//! The engine: every service, opened over one data root, and what it knows of itself.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::config::DaemonConfig;
+use crate::error::{EngineError, EngineResult};
+use crate::images::ImageService;
+
+/// Memory for the metadata database's page cache: records are small and mirrored in
+/// memory, so a small cache is enough and keeps the idle daemon lean.
+const DB_CACHE_BYTES: usize = 4 << 20;
+
+pub struct Engine {
+    pub images: ImageService,
+    config: RwLock<DaemonConfig>,
+    pub id: String,
+    pub started: Instant,
+}
+
+/// Creates `dir` (mode `mode`) if missing, and makes sure it is not world-writable.
+pub fn ensure_private_dir(dir: &Path, mode: u32) -> EngineResult<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| EngineError::internal(format!("creating {}: {e}", dir.display())))?;
+    let meta =
+        fs::metadata(dir).map_err(|e| EngineError::internal(format!("{}: {e}", dir.display())))?;
+    if meta.permissions().mode() & 0o002 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+            .map_err(|e| EngineError::internal(format!("securing {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Opens every store under the data root and clears what a crash left behind.
+    pub fn open(config: DaemonConfig) -> EngineResult<Engine> {
+        ensure_private_dir(&config.data_root, 0o711)?;
+        ensure_private_dir(&config.exec_root, 0o711)?;
+        let db_path = config.data_root.join("metadata.redb");
+        let db = redb::Database::builder()
+            .set_cache_size(DB_CACHE_BYTES)
+            .create(&db_path)
+            .map_err(|e| EngineError::internal(format!("opening {}: {e}", db_path.display())))?;
+        let images = ImageService::open(&config.data_root, Arc::new(db))?;
+        let collected = images.collect(None)?;
+        if collected.blobs > 0 || !collected.layers.is_empty() {
+            tracing::info!(
+                blobs = collected.blobs,
+                layers = collected.layers.len(),
+                "removed content no image references (left by an interrupted operation)"
+            );
+        }
+        let id = engine_id(&config.data_root)?;
+        Ok(Engine {
+            images,
+            config: RwLock::new(config),
+            id,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn config(&self) -> DaemonConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_config(&self, config: DaemonConfig) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+}
+
+/// A stable identifier for this engine, created on first start.
+fn engine_id(data_root: &Path) -> EngineResult<String> {
+    let path = data_root.join("engine-id");
+    if let Ok(id) = fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| EngineError::internal(format!("random ID: {e}")))?;
+    let id = hex::encode(bytes);
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, &id)
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(|e| EngineError::internal(format!("writing {}: {e}", path.display())))?;
+    Ok(id)
+}

@@ -1,0 +1,161 @@
+//! Handlers for the image endpoints.
+
+use std::sync::{Arc, Mutex};
+
+use berth_api::types::JsonMessage;
+use http::StatusCode;
+use hyper::body::Incoming;
+
+use super::query::Query;
+use super::response::{self, HttpResponse};
+use super::stream::{blocking, body_reader, respond, OnError, Output};
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::images::{ImportRequest, ListOptions, RemoveOptions};
+
+pub async fn list(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse> {
+    let opts = ListOptions {
+        all: q.bool("all"),
+        filters: q.filters()?,
+        shared_size: q.bool("shared-size"),
+    };
+    let images = blocking(engine, move |e| e.images.list(&opts)).await?;
+    Ok(response::ok_json(&images))
+}
+
+pub async fn inspect(engine: &Arc<Engine>, name: String) -> EngineResult<HttpResponse> {
+    let doc = blocking(engine, move |e| e.images.inspect(&name)).await?;
+    Ok(response::ok_json(&doc))
+}
+
+pub async fn history(engine: &Arc<Engine>, name: String) -> EngineResult<HttpResponse> {
+    let items = blocking(engine, move |e| e.images.history(&name)).await?;
+    Ok(response::ok_json(&items))
+}
+
+pub async fn tag(engine: &Arc<Engine>, name: String, q: &Query) -> EngineResult<HttpResponse> {
+    let (repo, tag) = (q.string("repo"), q.string("tag"));
+    if repo.is_empty() {
+        return Err(EngineError::invalid(
+            "repository name is required (the repo parameter)",
+        ));
+    }
+    blocking(engine, move |e| e.images.tag(&name, &repo, &tag)).await?;
+    Ok(response::no_content(StatusCode::CREATED))
+}
+
+pub async fn remove(engine: &Arc<Engine>, name: String, q: &Query) -> EngineResult<HttpResponse> {
+    let opts = RemoveOptions {
+        force: q.bool("force"),
+        no_prune: q.bool("noprune"),
+    };
+    let items = blocking(engine, move |e| e.images.remove(&name, opts)).await?;
+    Ok(response::ok_json(&items))
+}
+
+pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse> {
+    let filters = q.filters()?;
+    let report = blocking(engine, move |e| e.images.prune(&filters)).await?;
+    Ok(response::ok_json(&report))
+}
+
+/// Progress messages from worker threads, into the response stream.
+fn progress_sink<'a, 'o>(
+    out: &'a Mutex<&'o mut Output>,
+) -> impl Fn(JsonMessage) + Sync + use<'a, 'o> {
+    move |m: JsonMessage| {
+        if let Ok(mut o) = out.lock() {
+            let _ = o.message(&m);
+        }
+    }
+}
+
+pub async fn load(engine: &Arc<Engine>, q: &Query, body: Incoming) -> HttpResponse {
+    let quiet = q.bool("quiet");
+    let engine = engine.clone();
+    let reader = body_reader(body);
+    respond("application/json", 0, OnError::JsonMessage, move |out| {
+        let lines = {
+            let out = Mutex::new(&mut *out);
+            let sink = progress_sink(&out);
+            let progress: crate::images::Progress<'_> = if quiet {
+                &crate::images::no_progress
+            } else {
+                &sink
+            };
+            engine.images.load(reader, progress)?
+        };
+        for line in lines {
+            out.message(&crate::images::loaded_message(&line))
+                .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn save(engine: &Arc<Engine>, names: Vec<String>) -> EngineResult<HttpResponse> {
+    let plan = {
+        let names = names.clone();
+        blocking(engine, move |e| e.images.plan_save(&names)).await?
+    };
+    let engine = engine.clone();
+    Ok(
+        respond("application/x-tar", 1 << 20, OnError::Abort, move |out| {
+            engine.images.write_save(&plan, out)
+        })
+        .await,
+    )
+}
+
+/// `POST /images/create`: import with `fromSrc`; with `fromImage`, only the built-in image
+/// can be provided until registry pulls exist.
+pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineResult<HttpResponse> {
+    if let Some(src) = q.get("fromSrc") {
+        let req = ImportRequest {
+            source: src.to_string(),
+            repo: q.string("repo"),
+            tag: q.string("tag"),
+            message: q.string("message"),
+            changes: q.all("changes"),
+            platform: q.string("platform"),
+        };
+        req.validate()?;
+        let reader: Box<dyn std::io::Read + Send> = if src == "-" {
+            Box::new(body_reader(body))
+        } else {
+            Box::new(crate::fetch::fetch(src).await?)
+        };
+        let engine = engine.clone();
+        return Ok(
+            respond("application/json", 0, OnError::JsonMessage, move |out| {
+                let id = engine.images.import(reader, &req)?;
+                out.message(&JsonMessage::status(id.to_string()))
+                    .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))
+            })
+            .await,
+        );
+    }
+    let Some(image) = q.get("fromImage") else {
+        return Err(EngineError::invalid(
+            "either fromSrc or fromImage is required",
+        ));
+    };
+    let name = match q.get("tag").filter(|t| !t.is_empty()) {
+        Some(tag) if tag.starts_with("sha256:") => format!("{image}@{tag}"),
+        Some(tag) => format!("{image}:{tag}"),
+        None => image.to_string(),
+    };
+    let engine = engine.clone();
+    Ok(
+        respond("application/json", 0, OnError::JsonMessage, move |out| {
+            let id = engine.images.provide_builtin(&name)?;
+            out.message(&JsonMessage::status(format!(
+                "{name}: provided by the image built into Berth"
+            )))
+            .and_then(|()| out.message(&JsonMessage::status(format!("Digest: {id}"))))
+            .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))
+        })
+        .await,
+    )
+}

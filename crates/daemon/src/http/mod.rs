@@ -1,0 +1,77 @@
+//! The Engine API over HTTP: each request is parsed into a [`route::Route`], handled by
+//! calling the services, and answered with docker's headers, bodies and status codes.
+
+mod images;
+pub mod query;
+pub mod response;
+pub mod route;
+mod stream;
+mod system;
+
+pub use stream::body_reader;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::{header, HeaderValue, Method, Request, StatusCode};
+use hyper::body::Incoming;
+
+use self::query::Query;
+use self::response::HttpResponse;
+use self::route::{Route, RouteError};
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Serves one request.
+pub async fn serve(
+    engine: Arc<Engine>,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let mut resp = match route::parse(&method, &path) {
+        Ok((route, _version)) => dispatch(&engine, route, req).await,
+        Err(RouteError::NotFound) => response::error(&EngineError::not_found("page not found")),
+        Err(RouteError::MethodNotAllowed) => {
+            let mut r = response::error(&EngineError::invalid("method not allowed"));
+            *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            r
+        }
+        Err(RouteError::Version(message)) => response::error(&EngineError::invalid(message)),
+    };
+    let headers = resp.headers_mut();
+    headers.insert(
+        "api-version",
+        HeaderValue::from_static(berth_api::API_VERSION),
+    );
+    headers.insert("docker-experimental", HeaderValue::from_static("false"));
+    headers.insert("ostype", HeaderValue::from_static("linux"));
+    headers.insert(
+        header::SERVER,
+        HeaderValue::from_static(concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
+    );
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed = ?started.elapsed(), "request");
+    Ok(resp)
+}
+
+async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) -> HttpResponse {
+    let query = Query::parse(req.uri().query());
+    let result = match route {
+        Route::Ping => return system::ping(req.method() == Method::HEAD),
+        Route::Version => Ok(response::ok_json(&crate::system::version())),
+        Route::Info => system::info(engine).await,
+        Route::SystemDf => system::df(engine).await,
+        Route::ImageList => images::list(engine, &query).await,
+        Route::ImageInspect(name) => images::inspect(engine, name).await,
+        Route::ImageHistory(name) => images::history(engine, name).await,
+        Route::ImageTag(name) => images::tag(engine, name, &query).await,
+        Route::ImageDelete(name) => images::remove(engine, name, &query).await,
+        Route::ImagePrune => images::prune(engine, &query).await,
+        Route::ImageLoad => Ok(images::load(engine, &query, req.into_body()).await),
+        Route::ImageSaveMany => images::save(engine, query.all("names")).await,
+        Route::ImageSave(name) => images::save(engine, vec![name]).await,
+        Route::ImageCreate => images::create(engine, &query, req.into_body()).await,
+    };
+    result.unwrap_or_else(|e| response::error(&e))
+}

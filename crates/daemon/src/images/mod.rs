@@ -1,0 +1,141 @@
+//! The image service: images as the user sees them, over the content store (blobs), the
+//! layer store (unpacked layers) and the image records. HTTP-free: the HTTP layer and any
+//! later API call these methods.
+
+mod archive;
+mod builtin;
+mod changes;
+mod convert;
+mod filters;
+mod gc;
+mod import;
+mod list;
+mod load;
+mod register;
+mod remove;
+mod save;
+mod unpack;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use berth_snapshot::LayerStore;
+use berth_store::reference::{id_prefix, parse_any, ImageRef, Reference};
+use berth_store::{Digest, FsContentStore, ImageStore};
+
+use crate::error::{EngineError, EngineResult};
+
+pub use convert::to_api_config;
+pub use gc::{Collected, Lease};
+pub use import::ImportRequest;
+pub use list::ListOptions;
+pub use load::loaded_message;
+pub use remove::RemoveOptions;
+pub use save::SavePlan;
+pub use unpack::{no_progress, Progress};
+
+/// Upper bound for blobs that are read whole (manifests, configs, indexes).
+pub const MAX_METADATA_BLOB: u64 = 16 << 20;
+
+pub struct ImageService {
+    content: FsContentStore,
+    layers: LayerStore,
+    store: ImageStore,
+    gc: gc::GcState,
+}
+
+impl ImageService {
+    /// Opens the image stores under `data_root`, sharing the metadata database `db`.
+    pub fn open(data_root: &Path, db: Arc<redb::Database>) -> EngineResult<ImageService> {
+        let content = FsContentStore::open(data_root.join("content"))?;
+        let layers = LayerStore::open(data_root.join("layers"))
+            .map_err(|e| EngineError::internal(format!("opening the layer store: {e}")))?;
+        let store = ImageStore::open(db)?;
+        Ok(ImageService {
+            content,
+            layers,
+            store,
+            gc: gc::GcState::default(),
+        })
+    }
+
+    pub fn content(&self) -> &FsContentStore {
+        &self.content
+    }
+
+    pub fn layers(&self) -> &LayerStore {
+        &self.layers
+    }
+
+    pub fn store(&self) -> &ImageStore {
+        &self.store
+    }
+
+    pub fn count(&self) -> usize {
+        self.store.view().len()
+    }
+
+    /// Resolves what a user typed — a reference, a full ID, or a unique ID prefix — to an
+    /// image ID. A name without tag or digest means `:latest`.
+    pub fn resolve(&self, name: &str) -> EngineResult<Digest> {
+        let no_such = || EngineError::not_found(format!("No such image: {name}"));
+        let parsed = parse_any(name).map_err(|_| no_such());
+        let view = self.store.view();
+        match parsed {
+            Ok(ImageRef::Id(id)) => view.get(&id).map(|r| r.id.clone()).ok_or_else(no_such),
+            Ok(ImageRef::Named(r)) => {
+                let r = with_default_tag(&r);
+                if let Some(id) = view.lookup(&r) {
+                    return Ok(id.clone());
+                }
+                match id_prefix(name).map(|p| view.match_prefix(p)) {
+                    Some(berth_store::images::PrefixMatch::One(id)) => Ok(id),
+                    _ => Err(EngineError::not_found(format!(
+                        "No such image: {}",
+                        r.familiar_string()
+                    ))),
+                }
+            }
+            Err(e) => match id_prefix(name).map(|p| view.match_prefix(p)) {
+                Some(berth_store::images::PrefixMatch::One(id)) => Ok(id),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Like [`resolve`](Self::resolve), for commands that use the image's content: the
+    /// built-in `hello-world` image is registered on first use.
+    pub fn resolve_for_use(&self, name: &str) -> EngineResult<Digest> {
+        match self.resolve(name) {
+            Err(e)
+                if e.kind == crate::error::ErrorKind::NotFound
+                    && builtin::names_hello_world(name) =>
+            {
+                builtin::register_hello_world(self)?;
+                self.resolve(name)
+            }
+            other => other,
+        }
+    }
+}
+
+/// `name` as a reference with `:latest` added when it has neither tag nor digest.
+pub fn with_default_tag(r: &Reference) -> Reference {
+    if r.tag().is_none() && r.digest().is_none() {
+        r.with_tag("latest").unwrap_or_else(|_| r.clone())
+    } else {
+        r.clone()
+    }
+}
+
+impl ImageService {
+    /// What `pull` can do without a registry: provide the built-in image.
+    pub fn provide_builtin(&self, name: &str) -> EngineResult<Digest> {
+        if builtin::names_hello_world(name) {
+            return self.resolve_for_use(name);
+        }
+        Err(EngineError::unavailable(format!(
+            "cannot pull {name}: this version of Berth does not pull from registries yet; use `berth load` or `berth import`"
+        )))
+    }
+}

@@ -1,0 +1,293 @@
+//! Tagging, removing and pruning images, with docker's rules for what a removal by tag,
+//! by digest or by ID does, and when it needs `force`.
+
+use std::collections::HashSet;
+
+use berth_api::filters::Filters;
+use berth_api::types::{ImageDeleteItem, ImagesPruneReport};
+use berth_store::reference::{parse_any, ImageRef, Reference};
+use berth_store::{Change, Digest};
+use chrono::Utc;
+
+use super::filters::labels_match;
+use super::ImageService;
+use crate::error::{EngineError, EngineResult};
+use crate::timefmt::parse_time_filter;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RemoveOptions {
+    pub force: bool,
+    /// Keep untagged parents instead of removing them along with the image.
+    pub no_prune: bool,
+}
+
+fn untagged(r: &Reference) -> ImageDeleteItem {
+    ImageDeleteItem {
+        untagged: Some(r.familiar_string()),
+        deleted: None,
+    }
+}
+
+fn deleted(id: &Digest) -> ImageDeleteItem {
+    ImageDeleteItem {
+        untagged: None,
+        deleted: Some(id.to_string()),
+    }
+}
+
+impl ImageService {
+    /// Points `repo[:tag]` at the image `name` resolves to.
+    pub fn tag(&self, name: &str, repo: &str, tag: &str) -> EngineResult<Reference> {
+        let id = self.resolve_for_use(name)?;
+        let mut target = Reference::parse_normalized(repo)?;
+        if target.digest().is_some() {
+            return Err(EngineError::invalid(
+                "refusing to create a tag with a digest reference",
+            ));
+        }
+        if !tag.is_empty() {
+            target = target.with_tag(tag)?;
+        }
+        let target = super::with_default_tag(&target);
+        let mut record = self.record(&id)?;
+        record.last_tag_time = Some(Utc::now());
+        self.store.apply(vec![
+            Change::SetReference(target.clone(), id),
+            Change::PutImage(record),
+        ])?;
+        Ok(target)
+    }
+
+    /// `DELETE /images/{name}`.
+    pub fn remove(&self, name: &str, opts: RemoveOptions) -> EngineResult<Vec<ImageDeleteItem>> {
+        let id = self.resolve(name)?;
+        let mut items = Vec::new();
+        let named = match parse_any(name) {
+            Ok(ImageRef::Named(r)) => {
+                let r = super::with_default_tag(&r);
+                (self.store.view().lookup(&r) == Some(&id)).then_some(r)
+            }
+            _ => None,
+        };
+
+        if let Some(r) = named {
+            // Removing by name: untag it; the image goes only with its last name.
+            let mut changes = vec![Change::RemoveReference(r.clone())];
+            items.push(untagged(&r));
+            let view = self.store.view();
+            let rest: Vec<Reference> = view
+                .references_to(&id)
+                .into_iter()
+                .filter(|o| **o != r)
+                .cloned()
+                .collect();
+            drop(view);
+            // Digest references to the same repository go with its last tag, as in docker.
+            let same_repo_digests_only = r.digest().is_none()
+                && !rest.is_empty()
+                && rest
+                    .iter()
+                    .all(|o| o.digest().is_some() && o.name() == r.name());
+            if same_repo_digests_only {
+                for o in &rest {
+                    changes.push(Change::RemoveReference(o.clone()));
+                    items.push(untagged(o));
+                }
+            }
+            let keep_image = !rest.is_empty() && !same_repo_digests_only;
+            if keep_image || !self.store.view().children(&id).is_empty() {
+                self.store.apply(changes)?;
+                return Ok(items);
+            }
+            self.delete_image(&id, changes, opts, &mut items)?;
+            return Ok(items);
+        }
+
+        // Removing by ID.
+        let refs: Vec<Reference> = self
+            .store
+            .view()
+            .references_to(&id)
+            .into_iter()
+            .cloned()
+            .collect();
+        let repos: HashSet<String> = refs.iter().map(|r| r.name()).collect();
+        if repos.len() > 1 && !opts.force {
+            return Err(EngineError::conflict(format!(
+                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                id.short()
+            )));
+        }
+        if !self.store.view().children(&id).is_empty() {
+            return Err(EngineError::conflict(format!(
+                "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
+                id.short()
+            )));
+        }
+        let mut changes = Vec::new();
+        for r in &refs {
+            changes.push(Change::RemoveReference(r.clone()));
+            items.push(untagged(r));
+        }
+        self.delete_image(&id, changes, opts, &mut items)?;
+        Ok(items)
+    }
+
+    /// Deletes `id` (with `changes` in the same transaction), then its untagged parents
+    /// unless `no_prune`, then the layers and blobs nothing references any more.
+    fn delete_image(
+        &self,
+        id: &Digest,
+        mut changes: Vec<Change>,
+        opts: RemoveOptions,
+        items: &mut Vec<ImageDeleteItem>,
+    ) -> EngineResult<()> {
+        let mut doomed = vec![id.clone()];
+        if !opts.no_prune {
+            let view = self.store.view();
+            let mut parent = view.get(id).and_then(|r| r.parent.clone());
+            while let Some(p) = parent {
+                let unnamed = view.references_to(&p).is_empty();
+                let only_child = view.children(&p).iter().all(|c| doomed.contains(c));
+                if !unnamed || !only_child {
+                    break;
+                }
+                doomed.push(p.clone());
+                parent = view.get(&p).and_then(|r| r.parent.clone());
+            }
+        }
+        let (blobs, layers) = self.content_of(&doomed);
+        for d in &doomed {
+            changes.push(Change::DeleteImage(d.clone()));
+        }
+        self.store.apply(changes)?;
+        items.extend(doomed.iter().map(deleted));
+        self.collect(Some((&blobs, &layers)))?;
+        Ok(())
+    }
+
+    /// The blobs and layers the images `ids` use.
+    fn content_of(&self, ids: &[Digest]) -> (Vec<Digest>, Vec<Digest>) {
+        let view = self.store.view();
+        let mut blobs = Vec::new();
+        let mut layers = Vec::new();
+        for id in ids {
+            if let Some(r) = view.get(id) {
+                blobs.push(r.id.clone());
+                blobs.extend(r.manifest.iter().map(|m| m.digest.clone()));
+                for l in &r.layers {
+                    blobs.push(l.blob.digest.clone());
+                    layers.push(l.diff_id.clone());
+                }
+            }
+        }
+        (blobs, layers)
+    }
+
+    /// `POST /images/prune`: dangling images by default; every unused image with
+    /// `dangling=false`. Filters `until`, `label` and `label!` narrow the selection.
+    pub fn prune(&self, filters: &Filters) -> EngineResult<ImagesPruneReport> {
+        filters
+            .validate(&["dangling", "until", "label", "label!"])
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let dangling_only = filters
+            .bool("dangling")
+            .map_err(|e| EngineError::invalid(e.to_string()))?
+            .unwrap_or(true);
+        let until = match filters.get("until") {
+            [] => None,
+            [v] => Some(parse_time_filter(v, Utc::now()).ok_or_else(|| {
+                EngineError::invalid(format!(
+                    "invalid filter 'until={v}': not a time or duration"
+                ))
+            })?),
+            _ => {
+                return Err(EngineError::invalid(
+                    "invalid filter 'until': more than one value",
+                ))
+            }
+        };
+        let candidates: Vec<Digest> = {
+            let view = self.store.view();
+            view.images()
+                .filter(|img| {
+                    let named = !view.references_to(&img.id).is_empty();
+                    let excluded = filters.get("label!");
+                    (!dangling_only || !named)
+                        && until.is_none_or(|u| img.created_or_registered() < u)
+                        && labels_match(&img.labels, filters.get("label"))
+                        && (excluded.is_empty() || !labels_match(&img.labels, excluded))
+                })
+                .map(|img| img.id.clone())
+                .collect()
+        };
+        let mut report = ImagesPruneReport::default();
+        // Children first, so that parents become removable as their children go.
+        let mut pending = candidates;
+        loop {
+            let mut progressed = false;
+            let mut still = Vec::new();
+            for id in pending {
+                if self.store.view().get(&id).is_none() {
+                    continue;
+                }
+                if !self.store.view().children(&id).is_empty() {
+                    still.push(id);
+                    continue;
+                }
+                let sizes_before = self.layer_sizes(&id);
+                let refs: Vec<Reference> = self
+                    .store
+                    .view()
+                    .references_to(&id)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                let mut items = Vec::new();
+                let changes = refs
+                    .iter()
+                    .map(|r| {
+                        items.push(untagged(r));
+                        Change::RemoveReference(r.clone())
+                    })
+                    .collect();
+                let opts = RemoveOptions {
+                    force: true,
+                    no_prune: true,
+                };
+                match self.delete_image(&id, changes, opts, &mut items) {
+                    Ok(()) => {
+                        report.space_reclaimed += sizes_before
+                            .iter()
+                            .filter(|(d, _)| !self.layers.exists(&d.to_string()).unwrap_or(false))
+                            .map(|(_, s)| s)
+                            .sum::<u64>();
+                        report.images_deleted.extend(items);
+                        progressed = true;
+                    }
+                    Err(e) => {
+                        tracing::warn!(image = %id, error = %e, "prune could not remove image")
+                    }
+                }
+            }
+            if still.is_empty() || !progressed {
+                break;
+            }
+            pending = still;
+        }
+        Ok(report)
+    }
+
+    fn layer_sizes(&self, id: &Digest) -> Vec<(Digest, u64)> {
+        self.store
+            .view()
+            .get(id)
+            .map(|r| {
+                r.layers
+                    .iter()
+                    .map(|l| (l.diff_id.clone(), l.unpacked_size))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,192 @@
+//! Unpacking the layers of images being registered: each distinct layer once, several at a
+//! time, streaming from its blob through decompression into the layer store, with
+//! progress reported as it goes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use berth_api::types::JsonMessage;
+use berth_store::{BlobInfo, Digest};
+
+use super::{ImageService, Lease};
+use crate::error::{EngineError, EngineResult};
+
+/// Receives progress messages; called from several threads.
+pub type Progress<'a> = &'a (dyn Fn(JsonMessage) + Sync);
+
+pub fn no_progress(_: JsonMessage) {}
+
+/// A layer to make present: its expected diff ID and the blob it is stored as.
+#[derive(Debug, Clone)]
+pub struct LayerJob {
+    pub diff_id: Digest,
+    pub blob: BlobInfo,
+}
+
+/// What unpacking (or finding) a layer established.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerSizes {
+    pub tar_size: u64,
+    pub unpacked_size: u64,
+}
+
+/// Counts the bytes read through it and reports progress every so often.
+struct Counting<'p, R> {
+    inner: R,
+    count: u64,
+    reported: u64,
+    report: Option<(&'p (dyn Fn(u64) + Sync), u64)>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if let Some((report, every)) = self.report {
+            if self.count - self.reported >= every || (n == 0 && self.count != self.reported) {
+                self.reported = self.count;
+                report(self.count);
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl ImageService {
+    /// Makes every layer of `jobs` present, leasing each first. Returns the sizes of each.
+    pub fn unpack_layers(
+        &self,
+        jobs: Vec<LayerJob>,
+        lease: &mut Lease<'_>,
+        progress: Progress<'_>,
+        status: &str,
+    ) -> EngineResult<HashMap<Digest, LayerSizes>> {
+        let mut unique: HashMap<Digest, LayerJob> = HashMap::new();
+        for job in jobs {
+            unique.entry(job.diff_id.clone()).or_insert(job);
+        }
+        let mut results = HashMap::new();
+        let mut todo = Vec::new();
+        for (diff_id, job) in unique {
+            lease.layer(&diff_id);
+            match self.known_layer(&diff_id) {
+                Some(sizes) => {
+                    progress(JsonMessage {
+                        id: Some(diff_id.short().to_string()),
+                        status: Some("Layer already exists".into()),
+                        ..Default::default()
+                    });
+                    results.insert(diff_id, sizes);
+                }
+                None => todo.push(job),
+            }
+        }
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(todo.len());
+        let queue = Mutex::new(todo);
+        let done = Mutex::new(Vec::new());
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    if failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    let Some(job) = next else { return };
+                    match self.unpack_one(&job, progress, status) {
+                        Ok(sizes) => done
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((job.diff_id, sizes)),
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        results.extend(done.into_inner().unwrap_or_else(|e| e.into_inner()));
+        Ok(results)
+    }
+
+    /// Sizes of a layer that is already unpacked and recorded by some image.
+    fn known_layer(&self, diff_id: &Digest) -> Option<LayerSizes> {
+        if !self.layers.exists(&diff_id.to_string()).unwrap_or(false) {
+            return None;
+        }
+        let view = self.store.view();
+        let found = view
+            .images()
+            .flat_map(|i| i.layers.iter())
+            .find(|l| &l.diff_id == diff_id)
+            .map(|l| LayerSizes {
+                tar_size: l.tar_size,
+                unpacked_size: l.unpacked_size,
+            });
+        found
+    }
+
+    fn unpack_one(
+        &self,
+        job: &LayerJob,
+        progress: Progress<'_>,
+        status: &str,
+    ) -> EngineResult<LayerSizes> {
+        let path = self.content.blob_path(&job.blob.digest);
+        let file = File::open(&path).map_err(|e| {
+            EngineError::internal(format!("opening layer blob {}: {e}", job.blob.digest))
+        })?;
+        let id = job.diff_id.short().to_string();
+        let total = job.blob.size as i64;
+        let report = |n: u64| progress(JsonMessage::progress(&id, status, n as i64, total));
+        let compressed = Counting {
+            inner: BufReader::with_capacity(1 << 20, file),
+            count: 0,
+            reported: 0,
+            report: Some((&report, 4 << 20)),
+        };
+        let tar = berth_snapshot::decompress(compressed)
+            .map_err(|e| EngineError::invalid(format!("layer {}: {e}", job.blob.digest)))?;
+        let mut counted = Counting {
+            inner: tar,
+            count: 0,
+            reported: 0,
+            report: None,
+        };
+        let info = self
+            .layers
+            .unpack(&mut counted, Some(&job.diff_id.to_string()))
+            .map_err(|e| layer_error(&job.blob.digest, e))?;
+        progress(JsonMessage {
+            id: Some(id.clone()),
+            status: Some(format!("{status} complete")),
+            ..Default::default()
+        });
+        Ok(LayerSizes {
+            tar_size: counted.count,
+            unpacked_size: info.size,
+        })
+    }
+}
+
+fn layer_error(blob: &Digest, e: berth_snapshot::LayerError) -> EngineError {
+    EngineError::new(
+        crate::error::snapshot_kind(e.kind()),
+        format!("layer {blob}: {e}"),
+    )
+}

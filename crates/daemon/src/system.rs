@@ -1,0 +1,144 @@
+//! `/version`, `/info` and `/system/df`.
+
+use std::collections::BTreeMap;
+
+use berth_api::types::{
+    ComponentVersion, IndexInfo, Platform, PluginsInfo, RegistryServiceConfig, Runtime,
+    SystemDataUsage, SystemInfo, SystemVersion,
+};
+use chrono::Utc;
+
+use crate::engine::Engine;
+use crate::error::EngineResult;
+use crate::host;
+use crate::images::ListOptions;
+use crate::timefmt::go_rfc3339_nano;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The compiler Berth was built with, reported where docker reports its Go version.
+pub fn compiler() -> &'static str {
+    option_env!("BERTH_RUSTC_VERSION").unwrap_or("rustc")
+}
+
+pub fn version() -> SystemVersion {
+    let arch = berth_store::model::host_architecture().to_string();
+    let mut details = BTreeMap::new();
+    details.insert("ApiVersion".into(), berth_api::API_VERSION.into());
+    details.insert("MinAPIVersion".into(), berth_api::MIN_API_VERSION.into());
+    details.insert("Os".into(), "linux".into());
+    details.insert("Arch".into(), arch.clone());
+    details.insert("KernelVersion".into(), host::kernel_version());
+    SystemVersion {
+        platform: Platform {
+            name: "Berth Engine".into(),
+        },
+        components: vec![ComponentVersion {
+            name: "Engine".into(),
+            version: VERSION.into(),
+            details: Some(details),
+        }],
+        version: VERSION.into(),
+        api_version: berth_api::API_VERSION.into(),
+        min_api_version: berth_api::MIN_API_VERSION.into(),
+        git_commit: option_env!("BERTH_GIT_COMMIT").unwrap_or_default().into(),
+        go_version: compiler().into(),
+        os: "linux".into(),
+        arch,
+        kernel_version: host::kernel_version(),
+        experimental: false,
+        build_time: option_env!("BERTH_BUILD_TIME").unwrap_or_default().into(),
+    }
+}
+
+pub fn info(engine: &Engine) -> SystemInfo {
+    let config = engine.config();
+    let cg = host::cgroups();
+    let (os_name, os_version) = host::os_release();
+    let mut insecure = vec!["127.0.0.0/8".to_string()];
+    insecure.extend(config.insecure_registries.iter().cloned());
+    let mut index_configs = BTreeMap::new();
+    index_configs.insert(
+        "docker.io".to_string(),
+        IndexInfo {
+            name: "docker.io".into(),
+            mirrors: config.registry_mirrors.clone(),
+            secure: true,
+            official: true,
+        },
+    );
+    let mut runtimes = BTreeMap::new();
+    runtimes.insert(
+        "berth".to_string(),
+        Runtime {
+            path: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        },
+    );
+    let warnings = config
+        .hosts
+        .iter()
+        .filter(|h| h.starts_with("tcp://"))
+        .map(|h| format!("WARNING: API is accessible on {h} without encryption."))
+        .collect();
+    SystemInfo {
+        id: engine.id.clone(),
+        images: engine.images.count() as i64,
+        driver: "overlayfs".into(),
+        driver_status: vec![[
+            "Backing Filesystem".into(),
+            host::filesystem_name(&config.data_root),
+        ]],
+        docker_root_dir: config.data_root.display().to_string(),
+        plugins: PluginsInfo::default(),
+        memory_limit: cg.memory,
+        swap_limit: cg.swap,
+        cpu_cfs_period: cg.cpu_cfs,
+        cpu_cfs_quota: cg.cpu_cfs,
+        cpu_shares: cg.cpu_shares,
+        cpu_set: cg.cpuset,
+        pids_limit: cg.pids,
+        debug: config.debug,
+        n_fd: host::open_fds(),
+        n_goroutines: host::threads(),
+        system_time: go_rfc3339_nano(Utc::now()),
+        cgroup_driver: "cgroupfs".into(),
+        cgroup_version: cg.version.into(),
+        kernel_version: host::kernel_version(),
+        operating_system: os_name,
+        os_version,
+        os_type: "linux".into(),
+        architecture: host::machine(),
+        ncpu: host::cpus(),
+        mem_total: host::mem_total(),
+        index_server_address: "https://index.docker.io/v1/".into(),
+        registry_config: RegistryServiceConfig {
+            insecure_registry_cidrs: insecure,
+            index_configs,
+            mirrors: config.registry_mirrors.clone(),
+            ..Default::default()
+        },
+        name: host::hostname(),
+        labels: config.labels.clone(),
+        server_version: VERSION.into(),
+        runtimes,
+        default_runtime: "berth".into(),
+        isolation: String::new(),
+        warnings,
+        ..Default::default()
+    }
+}
+
+pub fn df(engine: &Engine) -> EngineResult<SystemDataUsage> {
+    let images = engine.images.list(&ListOptions {
+        all: true,
+        shared_size: true,
+        ..Default::default()
+    })?;
+    Ok(SystemDataUsage {
+        layers_size: engine.images.layers_size() as i64,
+        images,
+        ..Default::default()
+    })
+}
