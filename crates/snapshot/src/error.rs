@@ -90,8 +90,16 @@ impl UnpackError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::OpenRoot { source, .. } | Self::Io { source, .. } => kind_of_io(source),
-            Self::Read { .. }
-            | Self::Header { .. }
+            // Corrupt data (tar or decompressor) is the input's fault; a failing source
+            // (disk, network) is not.
+            Self::Read { source, .. } => match source.kind() {
+                io::ErrorKind::InvalidData
+                | io::ErrorKind::InvalidInput
+                | io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::Other => ErrorKind::InvalidArgument,
+                _ => kind_of_io(source),
+            },
+            Self::Header { .. }
             | Self::Truncated { .. }
             | Self::EscapingPath { .. }
             | Self::InvalidPath { .. }

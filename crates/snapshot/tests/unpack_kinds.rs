@@ -82,6 +82,42 @@ fn setuid_setgid_and_sticky_bits_survive_chown() {
 }
 
 #[test]
+fn files_in_setgid_directories_still_get_the_archive_group() {
+    let sb = Sandbox::new();
+    let root = sb.mkdir("root");
+    let tar = Tar::new()
+        .add(Entry::new("shared", DIR).mode(0o2775).owner(0, 1234))
+        .add(Entry::new("shared/f", REGULAR).data(b"f"))
+        .add(Entry::new("shared/l", SYMLINK).link("f"))
+        .add(Entry::new("shared/sub/g", REGULAR).data(b"g"))
+        .finish();
+    unpack(&tar, &root).expect("unpack");
+    // A second archive finds the directory by lookup rather than from the one before.
+    unpack(
+        &Tar::new()
+            .file("shared/h", b"h")
+            .file("shared/sub/i", b"i")
+            .finish(),
+        &root,
+    )
+    .expect("second unpack");
+    assert_eq!(
+        lstat(root.join("shared/sub")).gid(),
+        1234,
+        "setgid inheritance"
+    );
+    for name in [
+        "shared/f",
+        "shared/l",
+        "shared/sub/g",
+        "shared/h",
+        "shared/sub/i",
+    ] {
+        assert_eq!(lstat(root.join(name)).gid(), 0, "{name}");
+    }
+}
+
+#[test]
 fn without_preserve_owner_files_belong_to_the_caller() {
     let sb = Sandbox::new();
     let root = sb.mkdir("root");

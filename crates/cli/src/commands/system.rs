@@ -36,7 +36,12 @@ pub async fn version(host: Option<&str>, format: Option<&str>) -> CliResult {
         "Server": server.as_ref().ok().map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
     });
     let out = match format {
-        Some(f) => format!("{}\n", render(f, &data)?),
+        // As docker: when the engine is unreachable, its error wins over the template's.
+        Some(f) => match (render(f, &data), &server) {
+            (Ok(text), _) => format!("{text}\n"),
+            (Err(_), Err(_)) => String::new(),
+            (Err(e), Ok(_)) => return Err(e),
+        },
         None => {
             let c = &data["Client"];
             let mut out = format!(

@@ -59,6 +59,19 @@ pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse
     Ok(response::ok_json(&report))
 }
 
+/// Runs `f` over an uploaded body; when it fails early, reads the rest of the upload so the
+/// client, still sending, gets to read the error response instead of a broken pipe.
+fn drain_on_error<R: std::io::Read, T>(
+    reader: &mut R,
+    f: impl FnOnce(&mut R) -> EngineResult<T>,
+) -> EngineResult<T> {
+    let result = f(reader);
+    if result.is_err() {
+        let _ = std::io::copy(reader, &mut std::io::sink());
+    }
+    result
+}
+
 /// Progress messages from worker threads, into the response stream.
 fn progress_sink<'a, 'o>(
     out: &'a Mutex<&'o mut Output>,
@@ -73,7 +86,7 @@ fn progress_sink<'a, 'o>(
 pub async fn load(engine: &Arc<Engine>, q: &Query, body: Incoming) -> HttpResponse {
     let quiet = q.bool("quiet");
     let engine = engine.clone();
-    let reader = body_reader(body);
+    let mut reader = body_reader(body);
     respond("application/json", 0, OnError::JsonMessage, move |out| {
         let lines = {
             let out = Mutex::new(&mut *out);
@@ -83,7 +96,7 @@ pub async fn load(engine: &Arc<Engine>, q: &Query, body: Incoming) -> HttpRespon
             } else {
                 &sink
             };
-            engine.images.load(reader, progress)?
+            drain_on_error(&mut reader, |r| engine.images.load(r, progress))?
         };
         for line in lines {
             out.message(&crate::images::loaded_message(&line))
@@ -121,7 +134,7 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRe
             platform: q.string("platform"),
         };
         req.validate()?;
-        let reader: Box<dyn std::io::Read + Send> = if src == "-" {
+        let mut reader: Box<dyn std::io::Read + Send> = if src == "-" {
             Box::new(body_reader(body))
         } else {
             Box::new(crate::fetch::fetch(src).await?)
@@ -129,7 +142,7 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRe
         let engine = engine.clone();
         return Ok(
             respond("application/json", 0, OnError::JsonMessage, move |out| {
-                let id = engine.images.import(reader, &req)?;
+                let id = drain_on_error(&mut reader, |r| engine.images.import(r, &req))?;
                 out.message(&JsonMessage::status(id.to_string()))
                     .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))
             })

@@ -13,6 +13,7 @@
 //! leaves either no layer or a whole one, plus debris that [`LayerStore::open`] clears.
 
 mod active;
+mod pipe;
 
 use std::fs;
 use std::io::{self, Read};
@@ -23,7 +24,7 @@ use rustix::fs::{Mode, OFlags};
 use sha2::{Digest, Sha256};
 
 use crate::compression::Decompressor;
-use crate::error::LayerError;
+use crate::error::{LayerError, UnpackError};
 use crate::fsutil::random_name;
 use crate::unpack::{unpack_into, UnpackOptions, WhiteoutMode};
 
@@ -195,8 +196,15 @@ impl LayerStore {
             whiteouts: WhiteoutMode::Overlay,
             ..UnpackOptions::default()
         };
-        // unpack_into reads to EOF, so the hash covers the end-of-archive blocks and padding.
-        let stats = unpack_into(&mut hashing, &fs_dir, &opts)?;
+        // Decompression and hashing here, filesystem work on another thread. Both read to
+        // EOF, so the hash covers the end-of-archive blocks and any padding.
+        let (read, unpacked) = pipe::pipe(&mut hashing, |r| unpack_into(r, &fs_dir, &opts));
+        // A failed read looks like a truncated archive to the unpacker: report the cause.
+        read.map_err(|source| UnpackError::Read {
+            entry: None,
+            source,
+        })?;
+        let stats = unpacked?;
         let diff_id = format!("{SHA256_PREFIX}{}", hex::encode(hashing.hasher.finalize()));
         if let Some(expected) = expected_diff_id {
             if expected != diff_id {

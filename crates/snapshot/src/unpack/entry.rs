@@ -14,7 +14,7 @@ use rustix::io::Errno;
 
 use super::meta::{apply_xattrs, Meta};
 use super::path::{normalize, split};
-use super::{Cx, DeferredDir, State};
+use super::{At, Cx, DeferredDir, State};
 use crate::error::UnpackError;
 use crate::fsutil::{open_in_root, remove_all_at, reopen_dir};
 
@@ -35,10 +35,16 @@ pub(super) fn create_replacing<T>(
 }
 
 impl State {
+    /// Whether an entry created by us in a directory of group `parent_gid` still needs a
+    /// chown: it is born with our uid, and with our gid when the directory has it.
+    fn needs_chown(&self, meta: &Meta, parent_gid: u32) -> bool {
+        self.owner && !(meta.uid == self.euid && meta.gid == self.egid && parent_gid == self.egid)
+    }
+
     pub(super) fn file<R: Read>(
         &mut self,
         cx: &Cx<'_>,
-        parent: BorrowedFd<'_>,
+        at: At<'_>,
         name: &[u8],
         content: &mut R,
         size: u64,
@@ -46,6 +52,7 @@ impl State {
     ) -> Result<(), UnpackError> {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let parent = at.fd;
         let fd = create_replacing(parent, name, || {
             openat(parent, name, flags, Mode::from_raw_mode(0o600))
         })
@@ -70,7 +77,7 @@ impl State {
                 got,
             });
         }
-        meta.apply_fd(file.as_fd(), self.owner)
+        meta.apply_fd(file.as_fd(), self.needs_chown(meta, at.gid))
             .map_err(cx.errno("setting owner and mode"))?;
         apply_xattrs(file.as_fd(), &self.xattrs, self.privileged)
             .map_err(cx.errno("setting xattrs"))?;
@@ -81,15 +88,15 @@ impl State {
         Ok(())
     }
 
-    /// Creates (or keeps, if one is there) the directory `name`, returning it open so the
-    /// entries inside it can be written without another lookup.
+    /// Creates (or keeps, if one is there) the directory `name`, returning it open (with its
+    /// group) so the entries inside it can be written without another lookup.
     pub(super) fn dir(
         &mut self,
         cx: &Cx<'_>,
         parent: BorrowedFd<'_>,
         name: &[u8],
         meta: &Meta,
-    ) -> Result<OwnedFd, UnpackError> {
+    ) -> Result<(OwnedFd, u32), UnpackError> {
         let open = || {
             openat(
                 parent,
@@ -117,7 +124,14 @@ impl State {
         };
         self.dir_meta(cx, fd.as_fd(), meta)?;
         self.mark(cx.path);
-        Ok(fd)
+        let gid = if self.owner {
+            meta.gid
+        } else {
+            fstat(&fd)
+                .map_err(cx.errno("reading directory group"))?
+                .st_gid
+        };
+        Ok((fd, gid))
     }
 
     /// A directory entry naming the root (`./`) sets the root's own attributes.
@@ -161,7 +175,7 @@ impl State {
     pub(super) fn symlink(
         &mut self,
         cx: &Cx<'_>,
-        parent: BorrowedFd<'_>,
+        at: At<'_>,
         name: &[u8],
         target: &[u8],
         meta: &Meta,
@@ -173,9 +187,10 @@ impl State {
             });
         }
         // The target text is stored verbatim: it is only ever resolved later, confined.
+        let parent = at.fd;
         create_replacing(parent, name, || symlinkat(target, parent, name))
             .map_err(cx.errno("creating symlink"))?;
-        meta.apply_symlink(parent, name, self.owner)
+        meta.apply_symlink(parent, name, self.needs_chown(meta, at.gid))
             .map_err(cx.errno("setting symlink owner and times"))?;
         self.mark(cx.path);
         Ok(())

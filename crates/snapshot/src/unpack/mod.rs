@@ -98,7 +98,13 @@ pub fn unpack_into(
         source: e.into(),
     })?;
     let root_fd = root_fd.as_fd();
-    let mut state = State::new(opts);
+    let root_gid = rustix::fs::fstat(root_fd)
+        .map_err(|e| UnpackError::OpenRoot {
+            root: root.to_path_buf(),
+            source: e.into(),
+        })?
+        .st_gid;
+    let mut state = State::new(opts, root_gid);
     let mut archive = tar::Archive::new(BufReader::with_capacity(READ_BUFFER, reader));
     let entries = archive.entries().map_err(|source| UnpackError::Read {
         entry: None,
@@ -131,6 +137,13 @@ struct DeferredDir {
     path: Vec<u8>,
     times: Timestamps,
     mode: Option<u32>,
+}
+
+/// A parent directory and its group.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    fd: BorrowedFd<'a>,
+    gid: u32,
 }
 
 /// The entry being written: its raw and normalised paths, for operations and errors.
@@ -177,6 +190,10 @@ struct State {
     /// Running as root: modes can be applied at once, and failures to set privileged
     /// xattrs are real errors.
     privileged: bool,
+    euid: u32,
+    egid: u32,
+    /// Group of the root directory, the parent of top-level entries.
+    root_gid: u32,
     dirs: DirCache,
     buf: Vec<u8>,
     xattrs: Vec<(Vec<u8>, Vec<u8>)>,
@@ -200,12 +217,16 @@ enum Create {
 }
 
 impl State {
-    fn new(opts: &UnpackOptions) -> Self {
+    fn new(opts: &UnpackOptions, root_gid: u32) -> Self {
+        let euid = rustix::process::geteuid();
         Self {
             whiteouts: opts.whiteouts,
             owner: opts.preserve_owner,
             allow_devices: opts.allow_devices,
-            privileged: rustix::process::geteuid().is_root(),
+            privileged: euid.is_root(),
+            euid: euid.as_raw(),
+            egid: rustix::process::getegid().as_raw(),
+            root_gid,
             dirs: DirCache::default(),
             buf: vec![0; COPY_BUFFER],
             xattrs: Vec::new(),
@@ -312,11 +333,15 @@ impl State {
         let Some(pfd) = parent.fd(cx.root) else {
             return Err(cx.errno("creating parent directories")(Errno::NOENT));
         };
+        let at = At {
+            fd: pfd,
+            gid: parent.gid(self.root_gid),
+        };
         let new_dir = match create {
             Create::Dir => Some(self.dir(cx, pfd, name, &meta)?),
             Create::File => {
                 let size = entry.size();
-                self.file(cx, pfd, name, entry, size, &meta)?;
+                self.file(cx, at, name, entry, size, &meta)?;
                 None
             }
             Create::Symlink | Create::Link => {
@@ -327,7 +352,7 @@ impl State {
                     });
                 };
                 if matches!(create, Create::Symlink) {
-                    self.symlink(cx, pfd, name, &target, &meta)?;
+                    self.symlink(cx, at, name, &target, &meta)?;
                 } else {
                     self.hardlink(cx, pfd, name, &target)?;
                 }
@@ -344,7 +369,7 @@ impl State {
         };
         match new_dir {
             // Its entries most likely come next: keep it open instead of its parent.
-            Some(fd) => self.dirs.put(cx.path, fd),
+            Some((fd, gid)) => self.dirs.put(cx.path, fd, gid),
             None => self.dirs.put_parent(dir, parent),
         }
         Ok(())

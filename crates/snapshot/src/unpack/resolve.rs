@@ -4,10 +4,13 @@
 //! kept open: the common case costs no lookup at all. The cached descriptor is taken out
 //! while an entry is written and put back after, and an entry only ever changes names
 //! *inside* its parent, so the cache can never point at a directory the archive replaced.
+//!
+//! Each directory comes with its group: a file created in a directory of our own group is
+//! ours in full (whatever setgid or `grpid` semantics apply), so its chown can be skipped.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{mkdirat, openat, Mode, OFlags};
+use rustix::fs::{fstat, mkdirat, openat, Mode, OFlags};
 use rustix::io::{Errno, Result};
 
 use crate::fsutil::open_in_root;
@@ -19,8 +22,8 @@ const DEFAULT_DIR_MODE: Mode = Mode::from_raw_mode(0o755);
 pub(crate) enum Parent {
     /// The root itself (entries at the top level).
     Root,
-    /// Some directory below the root.
-    Dir(OwnedFd),
+    /// Some directory below the root, and its group.
+    Dir(OwnedFd, u32),
     /// Does not exist, and the caller asked not to create it.
     Missing,
 }
@@ -30,15 +33,29 @@ impl Parent {
     pub(crate) fn fd<'a>(&'a self, root: BorrowedFd<'a>) -> Option<BorrowedFd<'a>> {
         match self {
             Self::Root => Some(root),
-            Self::Dir(fd) => Some(fd.as_fd()),
+            Self::Dir(fd, _) => Some(fd.as_fd()),
             Self::Missing => None,
+        }
+    }
+
+    /// The group of the directory (`root_gid` for the root).
+    pub(crate) fn gid(&self, root_gid: u32) -> u32 {
+        match self {
+            Self::Dir(_, gid) => *gid,
+            Self::Root | Self::Missing => root_gid,
         }
     }
 }
 
+/// Pairs a freshly opened directory with its group.
+fn with_gid(fd: OwnedFd) -> Result<Parent> {
+    let gid = fstat(&fd)?.st_gid;
+    Ok(Parent::Dir(fd, gid))
+}
+
 #[derive(Default)]
 pub(crate) struct DirCache {
-    slot: Option<(Vec<u8>, OwnedFd)>,
+    slot: Option<(Vec<u8>, OwnedFd, u32)>,
 }
 
 impl DirCache {
@@ -53,35 +70,35 @@ impl DirCache {
         if path.is_empty() {
             return Ok(Parent::Root);
         }
-        if let Some((cached, _)) = &self.slot {
+        if let Some((cached, _, _)) = &self.slot {
             if cached.as_slice() == path {
-                let (_, fd) = self.slot.take().expect("slot checked just above");
-                return Ok(Parent::Dir(fd));
+                let (_, fd, gid) = self.slot.take().expect("slot checked just above");
+                return Ok(Parent::Dir(fd, gid));
             }
         }
         match open_in_root(root, path, DIR_PATH) {
-            Ok(fd) => Ok(Parent::Dir(fd)),
-            Err(Errno::NOENT) if create => mkdir_all(root, path).map(Parent::Dir),
+            Ok(fd) => with_gid(fd),
+            Err(Errno::NOENT) if create => with_gid(mkdir_all(root, path)?),
             Err(Errno::NOENT) => Ok(Parent::Missing),
             Err(e) => Err(e),
         }
     }
 
-    /// Keeps `fd`, the directory at `path`, for the next entry.
-    pub(crate) fn put(&mut self, path: &[u8], fd: OwnedFd) {
+    /// Keeps `fd`, the directory at `path` owned by group `gid`, for the next entry.
+    pub(crate) fn put(&mut self, path: &[u8], fd: OwnedFd, gid: u32) {
         let mut key = match self.slot.take() {
-            Some((key, _)) => key,
+            Some((key, _, _)) => key,
             None => Vec::new(),
         };
         key.clear();
         key.extend_from_slice(path);
-        self.slot = Some((key, fd));
+        self.slot = Some((key, fd, gid));
     }
 
     /// Puts back what [`Self::take`] handed out, if it was a directory below the root.
     pub(crate) fn put_parent(&mut self, path: &[u8], parent: Parent) {
-        if let Parent::Dir(fd) = parent {
-            self.put(path, fd);
+        if let Parent::Dir(fd, gid) = parent {
+            self.put(path, fd, gid);
         }
     }
 }

@@ -1,0 +1,1 @@
+"""Berth's benchmark harness: engines run side by side, test images, benchmarks, reports."""

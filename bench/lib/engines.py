@@ -1,0 +1,259 @@
+"""Engines under test, behind one interface: start/stop a private daemon, run its CLI against
+it, and name the processes whose memory counts as the engine's.
+
+Each engine gets its own data root, exec root, socket, pidfile and (empty) configuration file
+inside the workspace, so it never meets the host's engines or their configuration.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+KIB = 1024
+
+
+class CommandError(RuntimeError):
+    def __init__(self, engine, args, proc):
+        tail = (proc.stderr or proc.stdout or b"").decode(errors="replace").strip()[-2000:]
+        super().__init__(f"{engine}: `{' '.join(args)}` exited {proc.returncode}: {tail}")
+
+
+class Engine:
+    """A daemon plus the CLI that drives it. Subclasses say how to start the daemon."""
+
+    name = "engine"
+    cli_env_drop = ("DOCKER_HOST", "DOCKER_CONTEXT", "BERTH_HOST", "DOCKER_TLS_VERIFY")
+
+    def __init__(self, workspace, cli):
+        self.root = os.path.join(workspace, self.name.lower())
+        self.data_root = os.path.join(self.root, "data")
+        self.exec_root = os.path.join(self.root, "exec")
+        self.socket = os.path.join(self.root, "engine.sock")
+        self.pidfile = os.path.join(self.root, "engine.pid")
+        self.config_file = os.path.join(self.root, "config.json")
+        self.log_path = os.path.join(self.root, "daemon.log")
+        self.cli_path = cli
+        self.proc = None
+        self._log = None
+        self.env = {k: v for k, v in os.environ.items() if k not in self.cli_env_drop}
+
+    # -- what subclasses provide -------------------------------------------------------
+    def daemon_command(self):
+        raise NotImplementedError
+
+    def processes(self):
+        """{label: pid} of the processes that make up the idle engine."""
+        return {"daemon": self.pid()}
+
+    def versions(self):
+        return {}
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, timeout=60):
+        for d in (self.data_root, self.exec_root):
+            os.makedirs(d, mode=0o711)
+        with open(self.config_file, "w") as f:
+            f.write("{}\n")
+        self._log = open(self.log_path, "wb")
+        # A session of its own: a Ctrl-C at the terminal reaches the harness, which then
+        # stops the daemon in order, instead of killing it half-way.
+        self.proc = subprocess.Popen(self.daemon_command(), stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} daemon exited with {self.proc.returncode}:\n"
+                                   + self.log_tail())
+            if os.path.exists(self.socket) and self.cli("version", check=False).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} daemon not ready after {timeout}s:\n" + self.log_tail())
+
+    def stop(self, timeout=60):
+        """SIGTERM, wait; SIGKILL only if the daemon ignores it. Safe to call twice."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"warning: {self.name} daemon ignored SIGTERM for {timeout}s; killing it")
+                self.proc.kill()
+                self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def pid(self):
+        """The daemon's pid, as its pidfile says (it may differ from the process we started
+        if the daemon re-executes itself)."""
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return self.proc.pid
+
+    def log_tail(self, lines=20):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    # -- driving it --------------------------------------------------------------------
+    def cli(self, *args, check=True):
+        proc = subprocess.run([self.cli_path, "-H", "unix://" + self.socket, *args],
+                              env=self.env, stdin=subprocess.DEVNULL, capture_output=True)
+        if check and proc.returncode != 0:
+            raise CommandError(self.name, args, proc)
+        return proc
+
+    def timed(self, *args):
+        """Seconds of wall-clock time one CLI command takes, end to end."""
+        start = time.perf_counter()
+        self.cli(*args)
+        return time.perf_counter() - start
+
+    def rss(self):
+        """{label: bytes} of resident memory, per process of the engine."""
+        return {label: rss_bytes(pid) for label, pid in self.processes().items()}
+
+
+class Berth(Engine):
+    name = "Berth"
+
+    def __init__(self, workspace, binary):
+        super().__init__(workspace, binary)
+        self.binary = binary
+
+    def daemon_command(self):
+        return [self.binary, "daemon", "--data-root", self.data_root, "--exec-root",
+                self.exec_root, "-H", "unix://" + self.socket, "--pidfile", self.pidfile,
+                "--config-file", self.config_file]
+
+    def versions(self):
+        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return {"berth": out.stdout.strip() or out.stderr.strip()}
+
+
+class Docker(Engine):
+    """dockerd beside Berth. It launches its own containerd, whose memory counts too."""
+
+    name = "Docker"
+
+    def __init__(self, workspace, dockerd, cli):
+        super().__init__(workspace, cli)
+        self.dockerd = dockerd
+        tag = f"berthbench{os.getpid()}"
+        self.namespaces = (tag, tag + "p")
+        self.env["DOCKER_CONFIG"] = os.path.join(self.root, "client-config")
+        self._containerd = None
+
+    def daemon_command(self):
+        return [self.dockerd, "--data-root", self.data_root, "--exec-root", self.exec_root,
+                "-H", "unix://" + self.socket, "--pidfile", self.pidfile,
+                "--config-file", self.config_file,
+                "--iptables=false", "--ip6tables=false", "--bridge=none",
+                "--containerd-namespace", self.namespaces[0],
+                "--containerd-plugins-namespace", self.namespaces[1]]
+
+    def start(self, timeout=60):
+        super().start(timeout)
+        self._containerd = child_named(self.pid(), "containerd")
+
+    def processes(self):
+        procs = {"dockerd": self.pid()}
+        if self._containerd:
+            procs["containerd"] = self._containerd
+        return procs
+
+    def stop(self, timeout=60):
+        super().stop(timeout)
+        # dockerd stops the containerd it launched; make sure, without touching anyone
+        # else's containerd (the pid must still be ours: its command line names our root).
+        pid, self._containerd = self._containerd, None
+        if pid and self.root in cmdline(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.root in cmdline(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.root in cmdline(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def versions(self):
+        def first_line(cmd):
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        return {"dockerd": first_line([self.dockerd, "--version"]),
+                "docker CLI": first_line([self.cli_path, "--version"])}
+
+
+# -- /proc helpers -----------------------------------------------------------------------
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * KIB
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def child_named(parent, comm):
+    """The pid of a child of `parent` whose command name is `comm`, or None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if ppid == parent and name == comm:
+            return int(entry)
+    return None
+
+
+def mounts_under(root):
+    """Mount points at or below `root`, deepest first."""
+    root = os.path.realpath(root)
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4]
+            point = point.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n")
+            point = point.replace("\\134", "\\")
+            if point == root or point.startswith(root + "/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
+def unmount_all(root):
+    """Unmounts everything left below `root` (recursively, lazily if busy)."""
+    for point in mounts_under(root):
+        if subprocess.run(["umount", "-R", point], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-R", "-l", point], capture_output=True)
+    return mounts_under(root)
+
+
+def filesystem_of(path):
+    """(fstype, device, mount point) of the filesystem holding `path`."""
+    path = os.path.realpath(path)
+    best = ("?", "?", "")
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, point, fstype = line.split()[:3]
+            if (path == point or path.startswith(point.rstrip("/") + "/")) \
+                    and len(point) >= len(best[2]):
+                best = (fstype, dev, point)
+    return best
