@@ -95,10 +95,16 @@ fn docker_cli_lists_tags_inspects_saves_loads_and_removes() {
 struct Dockerd {
     dir: tempfile::TempDir,
     child: std::process::Child,
+    /// Whether containerd's fixed shim directory existed before; if not, it is removed
+    /// (when empty) afterwards, so the run leaves the machine as it found it.
+    had_containerd_run_dir: bool,
 }
+
+const CONTAINERD_RUN_DIR: &str = "/run/containerd";
 
 impl Dockerd {
     fn start() -> Dockerd {
+        let had_containerd_run_dir = std::path::Path::new(CONTAINERD_RUN_DIR).exists();
         let dir = tempfile::Builder::new()
             .prefix("berth-dockerd-")
             .tempdir()
@@ -126,7 +132,11 @@ impl Dockerd {
             .stderr(std::fs::File::create(p("dockerd.log")).unwrap())
             .spawn()
             .expect("dockerd (install docker.io: scripts/install-deps)");
-        let d = Dockerd { dir, child };
+        let d = Dockerd {
+            dir,
+            child,
+            had_containerd_run_dir,
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             let ok = Command::new(DOCKER)
@@ -158,6 +168,10 @@ impl Drop for Dockerd {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
         common::unmount_under(self.dir.path());
+        if !self.had_containerd_run_dir {
+            let _ = std::fs::remove_dir(format!("{CONTAINERD_RUN_DIR}/s"));
+            let _ = std::fs::remove_dir(CONTAINERD_RUN_DIR);
+        }
     }
 }
 

@@ -74,6 +74,11 @@ pub fn threads() -> i64 {
         .unwrap_or(0)
 }
 
+/// Whether a sysctl under /proc/sys reads "1".
+pub fn sysctl_on(path: &str) -> bool {
+    std::fs::read_to_string(Path::new("/proc/sys").join(path)).is_ok_and(|v| v.trim() == "1")
+}
+
 /// The name of the filesystem `path` lives on, as docker reports its backing filesystem.
 pub fn filesystem_name(path: &Path) -> String {
     let Ok(st) = rustix::fs::statfs(path) else {
@@ -102,6 +107,7 @@ pub struct Cgroups {
     pub cpu_shares: bool,
     pub cpuset: bool,
     pub pids: bool,
+    pub oom_kill_disable: bool,
 }
 
 pub fn cgroups() -> Cgroups {
@@ -116,6 +122,8 @@ pub fn cgroups() -> Cgroups {
             cpu_shares: has("cpu"),
             cpuset: has("cpuset"),
             pids: has("pids"),
+            // cgroup v2 has no switch to disable the OOM killer.
+            oom_kill_disable: false,
         };
     }
     Cgroups {
@@ -126,5 +134,6 @@ pub fn cgroups() -> Cgroups {
         cpu_shares: root.join("cpu/cpu.shares").exists(),
         cpuset: root.join("cpuset").is_dir(),
         pids: root.join("pids").is_dir(),
+        oom_kill_disable: root.join("memory/memory.oom_control").exists(),
     }
 }

@@ -222,6 +222,24 @@ fn directory_entry_replaces_a_symlink_to_outside() {
 }
 
 #[test]
+fn a_directory_replaced_by_a_symlink_is_not_written_through_a_stale_handle() {
+    let s = Setup::new();
+    // The last parent used ("a") stays open across the top-level symlink entry.
+    let tar = Tar::new()
+        .dir("c")
+        .dir("a")
+        .file("a/first", b"1")
+        .symlink("a", "c")
+        .file("a/x", b"through the new symlink")
+        .finish();
+    unpack(&tar, &s.root).expect("unpack");
+    assert!(lstat(s.root.join("a")).file_type().is_symlink());
+    assert_eq!(read(s.root.join("c/x")), "through the new symlink");
+    assert!(!exists(s.root.join("c/first")));
+    s.assert_outside_untouched();
+}
+
+#[test]
 fn symlinks_are_created_verbatim() {
     let s = Setup::new();
     let tar = Tar::new()

@@ -14,19 +14,23 @@ use rustix::io::Errno;
 
 use super::meta::{apply_xattrs, Meta};
 use super::path::{normalize, split};
+use super::resolve::DirCache;
 use super::{At, Cx, DeferredDir, State};
 use crate::error::UnpackError;
 use crate::fsutil::{open_in_root, remove_all_at, reopen_dir};
 
 /// Runs `create`; if the name is taken, removes whatever is there (recursively, without
 /// following symlinks) and runs it again, so an entry always replaces what it lands on.
+/// A removal can change what a cached directory path resolves to, so it empties `dirs`.
 pub(super) fn create_replacing<T>(
+    dirs: &mut DirCache,
     dir: BorrowedFd<'_>,
     name: &[u8],
     mut create: impl FnMut() -> rustix::io::Result<T>,
 ) -> rustix::io::Result<T> {
     match create() {
         Err(Errno::EXIST) => {
+            dirs.clear();
             remove_all_at(dir, name)?;
             create()
         }
@@ -53,7 +57,7 @@ impl State {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let parent = at.fd;
-        let fd = create_replacing(parent, name, || {
+        let fd = create_replacing(&mut self.dirs, parent, name, || {
             openat(parent, name, flags, Mode::from_raw_mode(0o600))
         })
         .map_err(cx.errno("creating file"))?;
@@ -115,6 +119,7 @@ impl State {
             Ok(fd) => fd,
             // A file or symlink is in the way: a directory entry replaces it.
             Err(Errno::NOTDIR | Errno::LOOP) => {
+                self.dirs.clear();
                 unlinkat(parent, name, AtFlags::empty())
                     .map_err(cx.errno("replacing with a directory"))?;
                 mkdirat(parent, name, private).map_err(cx.errno("creating directory"))?;
@@ -188,8 +193,10 @@ impl State {
         }
         // The target text is stored verbatim: it is only ever resolved later, confined.
         let parent = at.fd;
-        create_replacing(parent, name, || symlinkat(target, parent, name))
-            .map_err(cx.errno("creating symlink"))?;
+        create_replacing(&mut self.dirs, parent, name, || {
+            symlinkat(target, parent, name)
+        })
+        .map_err(cx.errno("creating symlink"))?;
         meta.apply_symlink(parent, name, self.needs_chown(meta, at.gid))
             .map_err(cx.errno("setting symlink owner and times"))?;
         self.mark(cx.path);
@@ -235,7 +242,7 @@ impl State {
             Err(Errno::NOENT) => return Err(refuse("target does not exist")),
             Err(e) => return Err(cx.errno("resolving hard link target")(e)),
         }
-        create_replacing(parent, name, || {
+        create_replacing(&mut self.dirs, parent, name, || {
             linkat(&tdir, tname, parent, name, AtFlags::empty())
         })
         .map_err(cx.errno("creating hard link"))?;
@@ -245,7 +252,6 @@ impl State {
     }
 
     /// Character and block devices and FIFOs.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn node(
         &mut self,
         cx: &Cx<'_>,
@@ -256,7 +262,7 @@ impl State {
         meta: &Meta,
     ) -> Result<(), UnpackError> {
         let perm = Mode::from_raw_mode(meta.mode & 0o777);
-        create_replacing(parent, name, || {
+        create_replacing(&mut self.dirs, parent, name, || {
             mknodat(parent, name, kind, perm, makedev(major, minor))
         })
         .map_err(cx.errno("creating device node"))?;

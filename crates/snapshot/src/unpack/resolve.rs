@@ -1,9 +1,10 @@
 //! Finding (and creating) the parent directory of each entry, confined to the root.
 //!
 //! Entries of a directory come one after another in a tar stream, so the last parent is
-//! kept open: the common case costs no lookup at all. The cached descriptor is taken out
-//! while an entry is written and put back after, and an entry only ever changes names
-//! *inside* its parent, so the cache can never point at a directory the archive replaced.
+//! kept open: the common case costs no lookup at all. Creating a name cannot change what
+//! an existing path resolves to, but removing one can (a directory replaced by a symlink),
+//! so every removal empties the cache. The parent in use is taken out of the cache while
+//! its entry is written: removing a name inside it leaves the parent itself valid.
 //!
 //! Each directory comes with its group: a file created in a directory of our own group is
 //! ours in full (whatever setgid or `grpid` semantics apply), so its chown can be skipped.
@@ -93,6 +94,11 @@ impl DirCache {
         key.clear();
         key.extend_from_slice(path);
         self.slot = Some((key, fd, gid));
+    }
+
+    /// Forgets the cached directory.
+    pub(crate) fn clear(&mut self) {
+        self.slot = None;
     }
 
     /// Puts back what [`Self::take`] handed out, if it was a directory below the root.

@@ -33,7 +33,7 @@ impl State {
             // Nothing there to hide.
             None => Ok(()),
             // Overlayfs hides a lower name behind a 0:0 character device of that name.
-            Some(pfd) if overlay => create_replacing(pfd, name, || {
+            Some(pfd) if overlay => create_replacing(&mut self.dirs, pfd, name, || {
                 mknodat(
                     pfd,
                     name,
@@ -52,6 +52,7 @@ impl State {
                 if own {
                     Ok(())
                 } else {
+                    self.dirs.clear();
                     remove_all_at(pfd, name).map_err(cx.errno("removing whited-out path"))
                 }
             }
@@ -76,6 +77,7 @@ impl State {
                 let empty = HashSet::new();
                 let written = self.written.as_ref().unwrap_or(&empty);
                 let mut path = dir.to_vec();
+                self.dirs.clear();
                 prune(pfd, &mut path, written).map_err(cx.errno("emptying opaque directory"))
             }
         };
