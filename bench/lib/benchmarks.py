@@ -47,6 +47,7 @@ class Context:
     workspace: str
     image: object  # images.ImageInfo
     notes: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> [str]
+    cpu: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> [(daemon, cli)]
 
     def note(self, bench, engine, text):
         self.notes.setdefault((bench, engine.name), []).append(text)
@@ -100,6 +101,8 @@ def rss_sample(ctx, engine):
     parts = engine.rss()
     if len(parts) > 1:
         ctx.note("rss", engine, ", ".join(f"{k} {v / MIB:.1f} MiB" for k, v in parts.items()))
+    ctx.note("rss", engine, "peak during the whole run (VmHWM): " + ", ".join(
+        f"{k} {v / MIB:.1f} MiB" for k, v in engine.rss("VmHWM").items()))
     return sum(parts.values())
 
 

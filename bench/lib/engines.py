@@ -6,6 +6,7 @@ inside the workspace, so it never meets the host's engines or their configuratio
 """
 
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -36,6 +37,7 @@ class Engine:
         self.cli_path = cli
         self.proc = None
         self._log = None
+        self.last_cpu = None  # (daemon, CLI) CPU seconds of the last timed() command
         self.env = {k: v for k, v in os.environ.items() if k not in self.cli_env_drop}
 
     # -- what subclasses provide -------------------------------------------------------
@@ -110,14 +112,21 @@ class Engine:
         return proc
 
     def timed(self, *args):
-        """Seconds of wall-clock time one CLI command takes, end to end."""
+        """Seconds of wall-clock time one CLI command takes, end to end. The CPU time the
+        daemon and the CLI spent on it is left in last_cpu, to tell where the time went."""
+        daemon0, cli0 = self.cpu_seconds(), _children_cpu()
         start = time.perf_counter()
         self.cli(*args)
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        self.last_cpu = (self.cpu_seconds() - daemon0, _children_cpu() - cli0)
+        return wall
 
-    def rss(self):
-        """{label: bytes} of resident memory, per process of the engine."""
-        return {label: rss_bytes(pid) for label, pid in self.processes().items()}
+    def cpu_seconds(self):
+        return sum(cpu_seconds(pid) for pid in self.processes().values())
+
+    def rss(self, field="VmRSS"):
+        """{label: bytes} of resident memory (or another /proc status field), per process."""
+        return {label: rss_bytes(pid, field) for label, pid in self.processes().items()}
 
 
 class Berth(Engine):
@@ -138,9 +147,16 @@ class Berth(Engine):
 
 
 class Docker(Engine):
-    """dockerd beside Berth. It launches its own containerd, whose memory counts too."""
+    """dockerd beside Berth. It launches its own containerd, whose memory counts too.
+
+    A few host paths are outside any flag's reach (dockerd's trust key, containerd's shim
+    socket directory); whichever of them did not exist before the start is removed after
+    the stop, if dockerd left it empty (or, for the key, if dockerd created it)."""
 
     name = "Docker"
+    HOST_PATHS = ("/etc/docker/key.json", "/etc/docker", "/run/docker/plugins", "/run/docker",
+                  "/run/containerd/s", "/run/containerd", "/var/lib/docker",
+                  "/var/lib/containerd")  # children before parents
 
     def __init__(self, workspace, dockerd, cli):
         super().__init__(workspace, cli)
@@ -149,6 +165,8 @@ class Docker(Engine):
         self.namespaces = (tag, tag + "p")
         self.env["DOCKER_CONFIG"] = os.path.join(self.root, "client-config")
         self._containerd = None
+        self._absent = []
+        self.removed = []
 
     def daemon_command(self):
         return [self.dockerd, "--data-root", self.data_root, "--exec-root", self.exec_root,
@@ -159,6 +177,7 @@ class Docker(Engine):
                 "--containerd-plugins-namespace", self.namespaces[1]]
 
     def start(self, timeout=60):
+        self._absent = [p for p in self.HOST_PATHS if not os.path.lexists(p)]
         super().start(timeout)
         self._containerd = child_named(self.pid(), "containerd")
 
@@ -180,6 +199,18 @@ class Docker(Engine):
                 time.sleep(0.1)
             if self.root in cmdline(pid):
                 os.kill(pid, signal.SIGKILL)
+        for path in self._absent:
+            try:
+                if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
+                    os.rmdir(path)
+                elif path.endswith("key.json") and os.path.isfile(path):
+                    os.unlink(path)
+                else:
+                    continue
+                self.removed.append(path)
+            except OSError:
+                pass
+        self._absent = []
 
     def versions(self):
         def first_line(cmd):
@@ -191,12 +222,24 @@ class Docker(Engine):
 
 # -- /proc helpers -----------------------------------------------------------------------
 
-def rss_bytes(pid):
+def rss_bytes(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * KIB
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (its reaped children included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def cmdline(pid):

@@ -57,7 +57,7 @@ def table(rows):
     return "\n".join(out)
 
 
-def samples_text(rows, notes):
+def samples_text(rows, notes, cpu):
     out = []
     for r in rows:
         for side, engine in (("berth", "Berth"), ("docker", "Docker")):
@@ -65,6 +65,10 @@ def samples_text(rows, notes):
             if s["samples"]:
                 out.append(f"- {r['name']} / {engine}: "
                            + ", ".join(fmt(v, r["unit"]) for v in s["samples"]))
+            if cpu.get((r["name"], engine)):
+                d = median([c[0] for c in cpu[(r["name"], engine)]])
+                c = median([c[1] for c in cpu[(r["name"], engine)]])
+                out.append(f"  - CPU time, median: daemon {fmt(d, 's')}, CLI {fmt(c, 's')}")
             for note in notes.get((r["name"], engine), []):
                 out.append(f"  - {note}")
             if s["error"]:
@@ -72,7 +76,7 @@ def samples_text(rows, notes):
     return "\n".join(out)
 
 
-def machine(workspace):
+def machine(workspace, load_at_start=None):
     fstype, dev, point = filesystem_of(workspace)
     cpu = "?"
     try:
@@ -89,6 +93,7 @@ def machine(workspace):
     cgroup = "v2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "v1/hybrid"
     return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem, "kernel": platform.release(),
             "cgroup": cgroup,
+            "load average at start / end": f"{load_at_start or '?'} / {os.getloadavg()[0]:.2f}",
             "workspace": f"{workspace} on {fstype} ({dev} mounted at {point})",
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
 

@@ -197,3 +197,56 @@ fn save_refuses_to_write_to_a_terminal_and_load_from_one() {
         "requested load from stdin, but stdin is empty",
     );
 }
+
+/// Run as root against the default socket with no engine there, the CLI starts one in the
+/// background and says so, once. The test runs in a private mount namespace with empty
+/// /run, /var/lib and /var/log, so the defaults it exercises are its own.
+#[test]
+fn starts_an_engine_on_the_default_socket_when_none_runs() {
+    let script = format!(
+        "set -e
+         mount -t tmpfs berth-test /run
+         mount -t tmpfs berth-test /var/lib
+         mount -t tmpfs berth-test /var/log
+         {BERTH} images --format '{{{{.ID}}}}'
+         echo first-done >&2
+         {BERTH} image inspect -f '{{{{.RepoTags}}}}' hello-world
+         cat /run/berth/berth.pid >&2
+         ls /var/lib/berth/metadata.redb /var/log/berth/daemon.log >&2"
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_remove("BERTH_HOST")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    // Stop the engine it started (it holds the namespace; killing it tears that down).
+    let pid = stderr
+        .split("(pid ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|p| p.trim().parse::<i32>().ok());
+    if let Some(pid) = pid {
+        // SAFETY: kill(2) on the engine this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    assert!(out.status.success(), "{stderr}");
+    let pid = pid.expect("the CLI said which engine it started");
+    assert_eq!(
+        stderr.matches("Started the Berth daemon").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.find("Started").unwrap() < stderr.find("first-done").unwrap());
+    assert_contains(&stderr, &format!("{pid}\n"));
+    assert_contains(
+        &String::from_utf8_lossy(&out.stdout),
+        "[hello-world:latest]",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // SAFETY: kill(pid, 0) only checks that the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

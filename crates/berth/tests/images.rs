@@ -491,3 +491,121 @@ fn hello_world_is_built_in() {
         .unwrap();
     assert_contains(&String::from_utf8_lossy(&out.stdout), "Hello from Berth!");
 }
+
+/// `import https://…`: TLS with the trusted roots (here a test CA given by SSL_CERT_FILE),
+/// against an `openssl s_server` serving the tarball.
+#[test]
+fn import_from_an_https_url() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (ca, cert, key) = (p("ca.pem"), p("cert.pem"), p("key.pem"));
+    std::fs::write(
+        p("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl (scripts/install-deps installs it)");
+        assert!(ok.success(), "openssl {args:?}");
+    };
+    let days = ["-days", "1"];
+    openssl(
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=berth-test-ca",
+                "-keyout",
+                &p("ca.key"),
+                "-out",
+                &ca,
+            ][..],
+            &days,
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &key,
+        "-out",
+        &p("leaf.csr"),
+    ]);
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &p("leaf.csr"),
+                "-CA",
+                &ca,
+                "-CAkey",
+                &p("ca.key"),
+                "-CAcreateserial",
+                "-extfile",
+                &p("leaf.ext"),
+                "-out",
+                &cert,
+            ][..],
+            &days,
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.path().join("rootfs.tar"), busybox_layer()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-WWW",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let d = Daemon::start_with_env(&[], &[("SSL_CERT_FILE", &ca)]);
+    let url = format!("https://127.0.0.1:{port}/rootfs.tar");
+    let r = d.run(&["import", &url, "overtls:1"]);
+    // An engine without the test CA refuses the server's certificate.
+    let strict = Daemon::start();
+    let refused = strict.run(&["import", &url, "overtls:1"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(d.image_id("overtls:1"), r.stdout.trim());
+    assert_ne!(refused.status, 0);
+    assert_contains(&refused.stderr, "TLS");
+}

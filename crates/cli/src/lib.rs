@@ -7,6 +7,7 @@ mod context;
 mod error;
 pub mod format;
 mod progress;
+mod transfer;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -9,17 +9,23 @@ use berth_api::Client;
 use crate::app::{ImportArgs, LoadArgs, SaveArgs};
 use crate::error::{CliError, CliResult};
 use crate::progress;
+use crate::transfer::{self, Counted};
 
-async fn file_body(path: &Path) -> CliResult<Body> {
+/// A file as a request body, with an upload bar on a terminal.
+async fn file_body(path: &Path, label: &str) -> CliResult<Body> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| CliError::general(format!("open {}: {e}", path.display())))?;
-    Ok(body_from_reader(file))
+    let size = file.metadata().await.ok().map(|m| m.len());
+    Ok(body_from_reader(Counted::new(
+        file,
+        transfer::bar(label, size),
+    )))
 }
 
 pub async fn load(client: &Client, args: LoadArgs) -> CliResult {
     let body = match &args.input {
-        Some(path) => file_body(path).await?,
+        Some(path) => file_body(path, "Sending").await?,
         None => {
             if super::stdin_is_terminal() {
                 return Err(CliError::general(
@@ -41,7 +47,11 @@ pub async fn save(client: &Client, args: SaveArgs) -> CliResult {
         ));
     }
     let body = client.images_save(&args.images).await?;
-    let mut reader = body_into_reader(body);
+    let bar = args
+        .output
+        .as_ref()
+        .and_then(|_| transfer::bar("Saving", None));
+    let mut reader = Counted::new(body_into_reader(body), bar);
     match &args.output {
         None => {
             let mut out = tokio::io::stdout();
@@ -96,7 +106,10 @@ pub async fn import(client: &Client, args: ImportArgs) -> CliResult {
     } else if is_url {
         (args.source.clone(), empty_body())
     } else {
-        ("-".to_string(), file_body(Path::new(&args.source)).await?)
+        (
+            "-".to_string(),
+            file_body(Path::new(&args.source), "Importing").await?,
+        )
     };
     let opts = ImportOptions {
         source,

@@ -27,6 +27,9 @@ impl ImageService {
     pub fn register(&self, images: Vec<NewImage>) -> EngineResult<Vec<String>> {
         // Everything the records will reference must survive a power cut before they do.
         self.content.sync()?;
+        self.layers
+            .sync()
+            .map_err(|e| crate::error::EngineError::internal(e.to_string()))?;
         let now = Utc::now();
         let mut changes = Vec::new();
         let mut notes = Vec::new();

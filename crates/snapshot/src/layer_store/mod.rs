@@ -8,9 +8,12 @@
 //! <root>/active/<key>/         writable snapshots containers run on (see `active`)
 //! ```
 //!
-//! A layer becomes visible only by the rename of a complete, synced staging directory, and
-//! disappears by the rename back into staging before deletion, so a crash at any instant
-//! leaves either no layer or a whole one, plus debris that [`LayerStore::open`] clears.
+//! A layer becomes visible only by the rename of a complete staging directory, and
+//! disappears by the rename back into staging before deletion, so a killed process leaves
+//! either no layer or a whole one, plus debris that [`LayerStore::open`] clears. Layers are
+//! not synced one by one: a caller makes them durable with [`LayerStore::sync`] before it
+//! records anything that references them, and deletes unreferenced layers when it starts, so
+//! a power cut can only damage layers nothing points to.
 
 mod active;
 mod pipe;
@@ -225,15 +228,6 @@ impl LayerStore {
         let size_file = staging.path().join("size");
         fs::write(&size_file, info.size.to_string())
             .map_err(LayerError::io("writing", &size_file))?;
-        // One syncfs for the whole layer instead of an fsync per file.
-        let staging_fd = rustix::fs::open(
-            staging.path(),
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| LayerError::io("opening", staging.path())(e.into()))?;
-        rustix::fs::syncfs(&staging_fd)
-            .map_err(|e| LayerError::io("syncing", staging.path())(e.into()))?;
         match fs::rename(staging.path(), &target) {
             Ok(()) => staging.disarm(),
             // A concurrent unpack of the same layer published first; ours is dropped.
@@ -242,9 +236,19 @@ impl LayerStore {
             }
             Err(e) => return Err(LayerError::io("publishing layer at", &target)(e)),
         }
-        sync_dir(&self.layers)?;
         tracing::debug!(diff_id = %info.diff_id, size = info.size, entries = stats.entries, "layer unpacked");
         Ok(info)
+    }
+
+    /// Makes every published layer durable: one `syncfs` for the filesystem the store is on.
+    pub fn sync(&self) -> Result<(), LayerError> {
+        let fd = rustix::fs::open(
+            &self.layers,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| LayerError::io("opening", &self.layers)(e.into()))?;
+        rustix::fs::syncfs(&fd).map_err(|e| LayerError::io("syncing", &self.layers)(e.into()))
     }
 
     /// Whether the store has the layer.

@@ -62,8 +62,8 @@ impl Meta {
                 }
             }
         }
-        // Like other engines, an entry without an atime gets its mtime, so unpacking the
-        // same layer twice gives identical trees.
+        // An entry without an atime gets its mtime, so unpacking the same layer twice gives
+        // identical trees.
         times.last_access = atime.unwrap_or(times.last_modification);
         Ok(Self {
             mode,
@@ -200,8 +200,8 @@ fn tolerate_xattr(r: Result<()>, name: &[u8], privileged: bool) -> Result<()> {
     }
 }
 
-/// Some archivers leave numeric fields blank (all NUL or spaces); like other engines,
-/// read those as 0 instead of refusing the layer.
+/// Some archivers leave numeric fields blank (all NUL or spaces): read those as 0 rather
+/// than refuse a layer that every tar reader accepts.
 pub(crate) fn lenient(field: &[u8], parsed: std::io::Result<u64>) -> std::io::Result<u64> {
     match parsed {
         Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
