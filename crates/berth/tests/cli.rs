@@ -14,6 +14,18 @@ fn berth() -> Command {
     c
 }
 
+/// Runs `cmd`, asserting it succeeds.
+fn succeeds(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn host_comes_from_flag_then_berth_host_then_docker_host() {
     let d = Daemon::start();
@@ -101,21 +113,10 @@ fn ssh_host_goes_through_dial_stdio() {
         bindir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = berth()
-        .env("PATH", &path)
-        .args([
-            "-H",
-            "ssh://me@remote:2222",
-            "images",
-            "--format",
-            "{{.ID}}",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        berth()
+            .env("PATH", &path)
+            .args(["-H", "ssh://me@remote:2222", "images", "-q"]),
     );
     let args = std::fs::read_to_string(bin.path().join("args")).unwrap();
     assert_eq!(
@@ -123,24 +124,16 @@ fn ssh_host_goes_through_dial_stdio() {
         "-l me -p 2222 -- remote berth system dial-stdio"
     );
     // Several requests over one ssh connection.
-    let out = berth()
-        .env("PATH", &path)
-        .args([
-            "-H",
-            "ssh://remote",
-            "image",
-            "inspect",
-            "hello-world",
-            "-f",
-            "{{.Id}}",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(berth().env("PATH", &path).args([
+        "-H",
+        "ssh://remote",
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        "hello-world",
+    ]));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("sha256:"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::images::{busybox_layer, docker_archive, layer, oci_layout, Image};
+use common::images::{archive_entry, busybox_layer, docker_archive, layer, oci_layout, Image};
 use common::{assert_contains, Daemon};
 
 fn busybox(d: &Daemon) -> Image {
@@ -275,14 +275,8 @@ fn save_by_repository_takes_all_its_tags_and_refuses_a_terminalless_mistake() {
     busybox(&d);
     d.ok(&["tag", "busybox", "busybox:other"]);
     let out = d.cli().args(["save", "busybox"]).output().unwrap();
-    let mut ar = tar::Archive::new(out.stdout.as_slice());
-    let manifest: serde_json::Value = ar
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap())
-        .find(|e| e.path().unwrap().to_str() == Some("manifest.json"))
-        .map(|e| serde_json::from_reader(e).unwrap())
-        .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&archive_entry(&out.stdout, "manifest.json").unwrap()).unwrap();
     let mut tags: Vec<String> = manifest[0]["RepoTags"]
         .as_array()
         .unwrap()
@@ -461,27 +455,9 @@ fn hello_world_is_built_in() {
         .output()
         .unwrap()
         .stdout;
-    let mut ar = tar::Archive::new(saved.as_slice());
-    let manifest: serde_json::Value = ar
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap())
-        .find(|e| e.path().unwrap().to_str() == Some("manifest.json"))
-        .map(|e| serde_json::from_reader(e).unwrap())
-        .unwrap();
-    let layer_path = manifest[0]["Layers"][0].as_str().unwrap().to_string();
-    let mut ar = tar::Archive::new(saved.as_slice());
-    let layer = ar
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap())
-        .find(|e| e.path().unwrap().to_str() == Some(layer_path.as_str()))
-        .map(|mut e| {
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
-            v
-        })
-        .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&archive_entry(&saved, "manifest.json").unwrap()).unwrap();
+    let layer = archive_entry(&saved, manifest[0]["Layers"][0].as_str().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     tar::Archive::new(layer.as_slice())
         .unpack(dir.path())

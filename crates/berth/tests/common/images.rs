@@ -251,3 +251,16 @@ pub fn raw_tar(entries: &[Vec<u8>]) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 1024]);
     out
 }
+
+/// The content of the entry at `path` in a tar archive.
+pub fn archive_entry(archive: &[u8], path: &str) -> Option<Vec<u8>> {
+    let mut ar = tar::Archive::new(archive);
+    let mut entry = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().to_str() == Some(path))?;
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut v).unwrap();
+    Some(v)
+}

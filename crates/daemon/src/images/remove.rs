@@ -104,13 +104,7 @@ impl ImageService {
         }
 
         // Removing by ID.
-        let refs: Vec<Reference> = self
-            .store
-            .view()
-            .references_to(&id)
-            .into_iter()
-            .cloned()
-            .collect();
+        let refs = self.references_of(&id);
         let repos: HashSet<String> = refs.iter().map(|r| r.name()).collect();
         if repos.len() > 1 && !opts.force {
             return Err(EngineError::conflict(format!(
@@ -236,13 +230,7 @@ impl ImageService {
                     continue;
                 }
                 let sizes_before = self.layer_sizes(&id);
-                let refs: Vec<Reference> = self
-                    .store
-                    .view()
-                    .references_to(&id)
-                    .into_iter()
-                    .cloned()
-                    .collect();
+                let refs = self.references_of(&id);
                 let mut items = Vec::new();
                 let changes = refs
                     .iter()
@@ -276,6 +264,16 @@ impl ImageService {
             pending = still;
         }
         Ok(report)
+    }
+
+    /// Every name of an image, owned.
+    fn references_of(&self, id: &Digest) -> Vec<Reference> {
+        self.store
+            .view()
+            .references_to(id)
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
     fn layer_sizes(&self, id: &Digest) -> Vec<(Digest, u64)> {
