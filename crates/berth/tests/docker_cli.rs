@@ -239,3 +239,44 @@ fn dockers_engine_loads_what_berth_saves_and_runs_hello_world() {
         String::from_utf8_lossy(&id.stdout).trim()
     );
 }
+
+/// docker-py (Debian's python3-docker) drives images through Berth.
+#[test]
+fn docker_py_lists_gets_saves_loads_tags_and_prunes() {
+    let d = Daemon::start();
+    let img = Image::busybox().tagged("busybox:latest");
+    d.load(&docker_archive(std::slice::from_ref(&img)));
+    let script = r#"
+import sys, docker
+c = docker.DockerClient(base_url=sys.argv[1], version="auto")
+assert c.version()["ApiVersion"] == "1.41"
+assert [i.tags for i in c.images.list()] == [["busybox:latest"]], c.images.list()
+img = c.images.get("busybox")
+assert img.attrs["Config"]["Cmd"] == ["sh"]
+data = b"".join(c.api.get_image("busybox:latest"))
+c.images.remove("busybox:latest")
+assert c.images.list() == []
+loaded = c.images.load(data)
+assert [i.tags for i in loaded] == [["busybox:latest"]], loaded
+assert img.tag("me/box", "v1")
+assert c.images.get("me/box:v1").id == img.id
+assert c.images.prune(filters={"dangling": True})["ImagesDeleted"] in (None, [])
+assert c.df()["LayersSize"] > 0
+try:
+    c.images.get("missing")
+    raise SystemExit("missing image found")
+except docker.errors.ImageNotFound:
+    pass
+print(img.id)
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &d.host()])
+        .output()
+        .expect("/usr/bin/python3 (scripts/install-deps installs python3-docker)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), img.id());
+}

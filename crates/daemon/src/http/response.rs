@@ -140,11 +140,14 @@ impl ChannelWriter {
             .blocking_send(Err(io::Error::other(message.to_string())));
     }
 
-    /// Writes one JSON message followed by a newline and sends it right away.
+    /// Sends one JSON message followed by CRLF, as one chunk: clients such as docker-py
+    /// split the stream on chunk boundaries and trip over a lone line ending.
     pub fn message<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut *self, value)?;
-        self.write_all(b"\r\n")?;
-        self.flush()
+        self.send()?;
+        let mut line = serde_json::to_vec(value)?;
+        line.extend_from_slice(b"\r\n");
+        self.buf.extend_from_slice(&line);
+        self.send()
     }
 }
 
