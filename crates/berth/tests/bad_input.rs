@@ -198,3 +198,45 @@ fn sigkill_during_load_leaves_nothing() {
     let out = d.load(&archive);
     assert_contains(&out, "Loaded image: big:1");
 }
+
+/// Large entries are unpacked while they stream in, before the archive's index says what
+/// they are. A large layer that does not match its config, and a large entry that is no
+/// layer at all, must leave nothing behind either way.
+#[test]
+fn layers_unpacked_while_streaming_are_checked_and_collected() {
+    let d = Daemon::start();
+    let noise: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
+        .collect();
+    let big = layer(&[("big.bin", &noise, 0o644)]);
+    let claimed = layer(&[("other.bin", b"not the big one", 0o644)]);
+    let mut img = Image::new(vec![claimed], &["sh"]).tagged("mismatch:1");
+    img.layers = vec![big.clone()];
+    let err = load_fails(&d, &docker_archive(&[img]));
+    assert_contains(&err, "diff");
+
+    // A big non-layer entry beside a good image: the image loads, the junk goes.
+    let good = Image::new(vec![big], &["sh"]).tagged("good:1");
+    let mut archive = tar::Builder::new(Vec::new());
+    common::images::append_file(&mut archive, "junk.bin", &noise);
+    let mut inner = tar::Archive::new(std::io::Cursor::new(docker_archive(std::slice::from_ref(
+        &good,
+    ))));
+    for entry in inner.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        common::images::append_file(&mut archive, &path, &data);
+    }
+    let out = d.load(&archive.into_inner().unwrap());
+    assert_contains(&out, "Loaded image: good:1");
+    assert_eq!(d.image_id("good:1"), good.id());
+    assert_eq!(
+        d.layers().len(),
+        1,
+        "only the image's layer stays: {:?}",
+        d.layers()
+    );
+    assert_eq!(d.blobs().len(), 2, "config and layer only: {:?}", d.blobs());
+}

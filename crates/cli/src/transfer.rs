@@ -1,12 +1,9 @@
 //! Byte-count progress for the CLI's own transfers (an archive sent to or saved from the
 //! engine), drawn on stderr only when it is a terminal.
 
-use std::io::IsTerminal;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::io::{IsTerminal, Read};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::io::{AsyncRead, ReadBuf};
 
 /// A bar for `label`, sized when `total` is known; `None` when stderr is not a terminal.
 pub fn bar(label: &str, total: Option<u64>) -> Option<ProgressBar> {
@@ -33,7 +30,7 @@ pub fn bar(label: &str, total: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Counts what is read through it onto a progress bar.
+/// Counts what is read through it onto a progress bar, clearing it at the end.
 pub struct Counted<R> {
     inner: R,
     bar: Option<ProgressBar>,
@@ -45,22 +42,16 @@ impl<R> Counted<R> {
     }
 }
 
-impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some(bar)) = (&result, &self.bar) {
-            let n = buf.filled().len() - before;
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(bar) = &self.bar {
             if n == 0 {
                 bar.finish_and_clear();
             } else {
                 bar.inc(n as u64);
             }
         }
-        result
+        Ok(n)
     }
 }

@@ -1,6 +1,7 @@
 //! The Berth engine (`berth daemon`): owns all state under its data root and serves the
 //! Docker Engine API on its sockets.
 
+mod alloc;
 pub mod args;
 pub mod config;
 pub mod engine;
@@ -50,6 +51,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("berth daemon: the engine needs to be started with root privileges");
         return ExitCode::FAILURE;
     }
+    alloc::tune();
     let logs = logging::init(config.log_level, config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

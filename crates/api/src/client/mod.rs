@@ -19,7 +19,9 @@ use tokio::sync::Mutex;
 
 pub use endpoints::{ImportOptions, RemoveOptions};
 pub use host::{Host, HostError, DEFAULT_SOCKET};
-pub use stream::{body_from_reader, body_into_reader, JsonMessageStream};
+pub use stream::{
+    body_from_blocking_reader, body_from_reader, body_into_reader, JsonMessageStream,
+};
 
 use crate::types::ErrorResponse;
 

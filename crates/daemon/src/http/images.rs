@@ -114,7 +114,7 @@ pub async fn save(engine: &Arc<Engine>, names: Vec<String>) -> EngineResult<Http
     };
     let engine = engine.clone();
     Ok(
-        respond("application/x-tar", 1 << 20, OnError::Abort, move |out| {
+        respond("application/x-tar", 256 << 10, OnError::Abort, move |out| {
             engine.images.write_save(&plan, out)
         })
         .await,

@@ -109,7 +109,8 @@ pub struct ChannelWriter {
 /// A streamed body and the writer that feeds it. `chunk` is how much is buffered before a
 /// send: large for bulk data, small (0) for progress messages that should arrive at once.
 pub fn channel(chunk: usize) -> (ChannelWriter, RespBody) {
-    let (tx, rx) = mpsc::channel(16);
+    // A short queue: a slow client should hold back the producer, not fill memory.
+    let (tx, rx) = mpsc::channel(4);
     (
         ChannelWriter {
             tx,

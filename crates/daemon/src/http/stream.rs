@@ -73,6 +73,7 @@ where
             started: Some(tx),
         };
         let result = work(&mut out);
+        crate::alloc::release();
         match result {
             Ok(()) => {
                 out.start();

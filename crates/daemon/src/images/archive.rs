@@ -9,6 +9,9 @@ use std::io::{self, Read, Write};
 use berth_store::content::Expected;
 use berth_store::{BlobInfo, ContentStore, Digest};
 
+use berth_api::types::JsonMessage;
+
+use super::unpack::{ChannelReader, Progress, Unpacked};
 use super::{ImageService, Lease};
 use crate::error::{EngineError, EngineResult};
 
@@ -27,6 +30,8 @@ pub enum Staged {
 pub struct StagedArchive {
     files: HashMap<String, Staged>,
     links: HashMap<String, String>,
+    /// Large entries unpacked as layers while they streamed in, by blob digest.
+    pub unpacked: HashMap<Digest, Unpacked>,
 }
 
 /// Normalizes an entry path (`./a//b/` → `a/b`), refusing one that climbs out with `..`.
@@ -48,11 +53,14 @@ pub fn clean_path(raw: &str) -> Result<String, String> {
 
 impl StagedArchive {
     /// Reads every entry of `reader`. Blobs named by digest (`blobs/sha256/<hex>`) are
-    /// verified against their name.
+    /// verified against their name. Large entries are most likely layers: each is unpacked
+    /// as it streams in, on another thread, so that storing and unpacking overlap; what turns
+    /// out not to be a layer is dropped when the lease ends.
     pub fn read(
         svc: &ImageService,
         reader: impl Read,
         lease: &mut Lease<'_>,
+        progress: Progress<'_>,
     ) -> EngineResult<Self> {
         let mut staged = StagedArchive::default();
         let mut in_memory = 0u64;
@@ -105,9 +113,30 @@ impl StagedArchive {
                 Some(d) => Expected::exact(d, size),
                 None => Expected::default(),
             };
-            let info = svc
-                .ingest_leased(&mut entry, &expected, lease, &mut buf)
+            if size <= SMALL_ENTRY {
+                // Too small to be worth a second thread: configs, manifests, tiny layers.
+                let info = svc
+                    .ingest_leased(&mut entry, &expected, lease, &mut buf)
+                    .map_err(|e| e.context(format!("archive entry {path}")))?;
+                staged.files.insert(path, Staged::Blob(info));
+                continue;
+            }
+            let id = progress_id(&path);
+            let report = |n: u64| {
+                progress(JsonMessage::progress(
+                    &id,
+                    "Loading layer",
+                    n as i64,
+                    size as i64,
+                ))
+            };
+            let (info, unpacked) = svc
+                .ingest_unpacking(&mut entry, &expected, lease, &mut buf, &report)
                 .map_err(|e| e.context(format!("archive entry {path}")))?;
+            if let Some(u) = unpacked {
+                lease.layer(&u.diff_id);
+                staged.unpacked.insert(info.digest.clone(), u);
+            }
             staged.files.insert(path, Staged::Blob(info));
         }
         if !seen_any {
@@ -162,6 +191,16 @@ impl StagedArchive {
     }
 }
 
+/// A short name for an entry in progress messages: the layer directory of a `docker save`
+/// archive (`<id>/layer.tar`), or a blob's short digest.
+fn progress_id(path: &str) -> String {
+    let name = path
+        .strip_suffix("/layer.tar")
+        .or_else(|| path.rsplit('/').next())
+        .unwrap_or(path);
+    name.chars().take(12).collect()
+}
+
 /// The digest an OCI layout names a blob by (`blobs/sha256/<hex>`).
 fn blob_name(path: &str) -> Option<Digest> {
     let rest = path.strip_prefix("blobs/")?;
@@ -191,6 +230,59 @@ impl ImageService {
                 .map_err(|e| EngineError::internal(format!("writing blob: {e}")))?;
         }
         self.commit_leased(w, expected, lease)
+    }
+
+    /// Like [`ingest_leased`](Self::ingest_leased), also unpacking the stream as a layer
+    /// on a second thread as it passes. The unpack result is `None` when the entry is not a
+    /// layer (or its unpack failed: the layer step repeats it from the blob and reports why).
+    pub fn ingest_unpacking(
+        &self,
+        reader: &mut dyn Read,
+        expected: &Expected,
+        lease: &mut Lease<'_>,
+        buf: &mut [u8],
+        report: &(dyn Fn(u64) + Sync),
+    ) -> EngineResult<(BlobInfo, Option<Unpacked>)> {
+        const EVERY: u64 = 4 << 20;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+            let worker = scope.spawn(move || self.unpack_stream(ChannelReader::new(rx)));
+            let mut tee = Some(tx);
+            let mut w = self.content.ingest()?;
+            let (mut total, mut reported) = (0u64, 0u64);
+            loop {
+                let n = match reader.read(buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        // Fail the unpack too, so it does not publish a truncated layer.
+                        if let Some(t) = tee.take() {
+                            let _ = t.send(Err(io::Error::new(e.kind(), e.to_string())));
+                        }
+                        return Err(EngineError::invalid(format!("reading: {e}")));
+                    }
+                };
+                w.write_all(&buf[..n])
+                    .map_err(|e| EngineError::internal(format!("writing blob: {e}")))?;
+                if let Some(t) = &tee {
+                    if t.send(Ok(buf[..n].to_vec())).is_err() {
+                        // The unpack gave up: not a layer. Keep storing the blob.
+                        tee = None;
+                    }
+                }
+                total += n as u64;
+                if total - reported >= EVERY {
+                    reported = total;
+                    report(total);
+                }
+            }
+            drop(tee);
+            let unpacked = worker.join().ok().and_then(Result::ok);
+            report(total);
+            let info = self.commit_leased(w, expected, lease)?;
+            Ok((info, unpacked))
+        })
     }
 
     pub fn commit_leased(

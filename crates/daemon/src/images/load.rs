@@ -50,7 +50,9 @@ impl ImageService {
         progress: Progress<'_>,
     ) -> EngineResult<Vec<String>> {
         let mut lease = self.lease();
-        let staged = StagedArchive::read(self, reader, &mut lease)?;
+        let started = std::time::Instant::now();
+        let staged = StagedArchive::read(self, reader, &mut lease, progress)?;
+        let staged_at = started.elapsed();
         let specs = if staged.contains("manifest.json") {
             self.docker_archive_specs(&staged, &mut lease)?
         } else if staged.contains("index.json") {
@@ -83,7 +85,14 @@ impl ImageService {
             }
             configs.push(config);
         }
-        let sizes = self.unpack_layers(jobs, &mut lease, progress, "Loading layer")?;
+        let sizes = self.unpack_layers(
+            jobs,
+            &staged.unpacked,
+            &mut lease,
+            progress,
+            "Loading layer",
+        )?;
+        let unpacked_at = started.elapsed();
 
         let mut lines = Vec::new();
         let mut images = Vec::new();
@@ -122,6 +131,7 @@ impl ImageService {
             });
         }
         let notes = self.register(images)?;
+        tracing::debug!(?staged_at, ?unpacked_at, registered_at = ?started.elapsed(), "load timings");
         drop(lease);
         Ok(notes.into_iter().chain(lines).collect())
     }

@@ -26,10 +26,12 @@ impl ImageService {
     /// that moved away from another image.
     pub fn register(&self, images: Vec<NewImage>) -> EngineResult<Vec<String>> {
         // Everything the records will reference must survive a power cut before they do.
+        let sync_started = std::time::Instant::now();
         self.content.sync()?;
         self.layers
             .sync()
             .map_err(|e| crate::error::EngineError::internal(e.to_string()))?;
+        tracing::debug!(elapsed = ?sync_started.elapsed(), "content synced");
         let now = Utc::now();
         let mut changes = Vec::new();
         let mut notes = Vec::new();

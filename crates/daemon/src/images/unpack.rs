@@ -33,6 +33,51 @@ pub struct LayerSizes {
     pub unpacked_size: u64,
 }
 
+/// A layer unpacked from a stream, and what its diff ID turned out to be.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    pub diff_id: Digest,
+    pub sizes: LayerSizes,
+}
+
+/// Reads the chunks sent through a channel; an error chunk is passed on as a read error
+/// (so a broken upload fails the unpack instead of ending it early), a closed channel is
+/// the end.
+pub struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    pub fn new(rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Counts the bytes read through it and reports progress every so often.
 struct Counting<'p, R> {
     inner: R,
@@ -56,10 +101,13 @@ impl<R: Read> Read for Counting<'_, R> {
 }
 
 impl ImageService {
-    /// Makes every layer of `jobs` present, leasing each first. Returns the sizes of each.
+    /// Makes every layer of `jobs` present, leasing each first. Layers in `ready` (by blob)
+    /// were unpacked while their blob streamed in and are used when their diff ID is the
+    /// expected one. Returns the sizes of each layer.
     pub fn unpack_layers(
         &self,
         jobs: Vec<LayerJob>,
+        ready: &HashMap<Digest, Unpacked>,
         lease: &mut Lease<'_>,
         progress: Progress<'_>,
         status: &str,
@@ -72,13 +120,15 @@ impl ImageService {
         let mut todo = Vec::new();
         for (diff_id, job) in unique {
             lease.layer(&diff_id);
-            match self.known_layer(&diff_id) {
+            let streamed = ready
+                .get(&job.blob.digest)
+                .filter(|u| {
+                    u.diff_id == diff_id
+                        && self.layers.exists(&diff_id.to_string()).unwrap_or(false)
+                })
+                .map(|u| u.sizes);
+            match streamed.or_else(|| self.known_layer(&diff_id)) {
                 Some(sizes) => {
-                    progress(JsonMessage {
-                        id: Some(diff_id.short().to_string()),
-                        status: Some("Layer already exists".into()),
-                        ..Default::default()
-                    });
                     results.insert(diff_id, sizes);
                 }
                 None => todo.push(job),
@@ -122,6 +172,32 @@ impl ImageService {
         }
         results.extend(done.into_inner().unwrap_or_else(|e| e.into_inner()));
         Ok(results)
+    }
+
+    /// Unpacks a layer stream of unknown diff ID (plain or compressed), publishing it under
+    /// the diff ID it hashes to. The caller leases that diff ID afterwards.
+    pub fn unpack_stream(&self, reader: impl Read + Send) -> EngineResult<Unpacked> {
+        let tar = berth_snapshot::decompress(reader)
+            .map_err(|e| EngineError::invalid(format!("reading layer: {e}")))?;
+        let mut counted = Counting {
+            inner: tar,
+            count: 0,
+            reported: 0,
+            report: None,
+        };
+        let info = self
+            .layers
+            .unpack(&mut counted, None)
+            .map_err(|e| EngineError::new(crate::error::snapshot_kind(e.kind()), e.to_string()))?;
+        let diff_id =
+            Digest::parse(&info.diff_id).map_err(|e| EngineError::internal(e.to_string()))?;
+        Ok(Unpacked {
+            diff_id,
+            sizes: LayerSizes {
+                tar_size: counted.count,
+                unpacked_size: info.size,
+            },
+        })
     }
 
     /// Sizes of a layer that is already unpacked and recorded by some image.
@@ -172,11 +248,7 @@ impl ImageService {
             .layers
             .unpack(&mut counted, Some(&job.diff_id.to_string()))
             .map_err(|e| layer_error(&job.blob.digest, e))?;
-        progress(JsonMessage {
-            id: Some(id.clone()),
-            status: Some(format!("{status} complete")),
-            ..Default::default()
-        });
+
         Ok(LayerSizes {
             tar_size: counted.count,
             unpacked_size: info.size,
