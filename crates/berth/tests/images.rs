@@ -585,3 +585,46 @@ fn import_from_an_https_url() {
     assert_ne!(refused.status, 0);
     assert_contains(&refused.stderr, "TLS");
 }
+
+#[test]
+fn prune_all_and_its_filters() {
+    let d = Daemon::start();
+    let mut old = Image::new(vec![layer(&[("o", b"o", 0o644)])], &["o"]);
+    old.config["config"]["Labels"] = serde_json::json!({"keep": "no"});
+    let old = old.tagged("old:1");
+    let mut kept = Image::new(vec![layer(&[("k", b"k", 0o644)])], &["k"]);
+    kept.config["config"]["Labels"] = serde_json::json!({"keep": "yes"});
+    let kept = kept.tagged("kept:1");
+    d.load(&docker_archive(&[old.clone(), kept.clone()]));
+    // Without -a only dangling images go: these are tagged.
+    assert_contains(
+        &d.ok(&["image", "prune", "-f"]),
+        "Total reclaimed space: 0B",
+    );
+    // label!=… protects, label=… selects.
+    let out = d.ok(&["image", "prune", "-a", "-f", "--filter", "label!=keep=yes"]);
+    assert_contains(&out, "untagged: old:1");
+    assert_contains(&out, &format!("deleted: {}", old.id()));
+    assert_eq!(d.image_id("kept:1"), kept.id());
+    // `until` compares with the image's creation time (2024 here).
+    let out = d.ok(&[
+        "image",
+        "prune",
+        "-a",
+        "-f",
+        "--filter",
+        "until=2020-01-01T00:00:00Z",
+    ]);
+    assert_contains(&out, "Total reclaimed space: 0B");
+    let out = d.ok(&["image", "prune", "-a", "-f", "--filter", "until=1h"]);
+    assert_contains(&out, "untagged: kept:1");
+    assert!(d.ok(&["images", "-qa"]).trim().is_empty());
+    let r = d.fails(&["image", "prune", "-f", "--filter", "until=whenever"]);
+    assert_contains(&r.stderr, "until");
+    // Without -f the prompt decides; "n" keeps everything.
+    d.load(&docker_archive(std::slice::from_ref(&kept)));
+    let r = d.run_stdin(&["image", "prune", "-a"], b"n\n");
+    assert_eq!(r.status, 0);
+    assert_contains(&r.stderr, "Are you sure you want to continue?");
+    assert_eq!(d.image_id("kept:1"), kept.id());
+}
