@@ -3,5 +3,8 @@
 //! the per-container shim that owns a container's stdio and exit status.
 
 pub mod cgroups;
+pub mod linux;
 pub mod logs;
 pub mod seccomp;
+pub mod shim;
+pub mod spec;

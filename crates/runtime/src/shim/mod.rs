@@ -1,0 +1,218 @@
+//! `berth shim`: the one process per container that creates it, owns its stdio (log, attach,
+//! terminal), reaps it and records how it ended. It is detached from the engine (its own
+//! session), so the engine can stop, crash or restart without touching a running container;
+//! the engine finds it again by its socket in the bundle directory.
+//!
+//! The bundle directory holds `config.json` (the OCI spec), `shim.json` ([`ShimConfig`]),
+//! and, made by the shim, `shim.sock`, `shim.log` and, once the process has exited,
+//! `exit.json`.
+
+pub mod address;
+mod hooks;
+pub mod protocol;
+mod server;
+mod stdio;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
+use crate::linux::child::ChildSetup;
+use crate::linux::StartError;
+use protocol::{Created, ExitRecord};
+
+pub const SOCKET: &str = "shim.sock";
+pub const EXIT_FILE: &str = "exit.json";
+pub const CONFIG: &str = "shim.json";
+
+/// What the shim needs beyond the OCI spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShimConfig {
+    pub id: String,
+    /// Where the container's log files live.
+    pub log_dir: PathBuf,
+    pub log_driver: String,
+    #[serde(default)]
+    pub log_opts: BTreeMap<String, String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    /// The cgroup parent (under each hierarchy's root), e.g. `berth`.
+    pub cgroup_parent: String,
+    /// All devices allowed (`--privileged`), rather than docker's default list.
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub seccomp: Seccomp,
+}
+
+/// The container's seccomp filter, in docker's profile format: resolved against the
+/// process's capabilities and compiled by the shim, so the profile's conditional rules
+/// (per capability, per architecture, per kernel) apply exactly as docker applies them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seccomp {
+    Unconfined,
+    #[default]
+    Default,
+    /// A profile's JSON text.
+    Custom(String),
+}
+
+/// What the shim does around the container process: logging, signals, cgroup queries, and
+/// cleaning up when it has exited.
+pub trait Hooks {
+    fn log(&mut self, stream: u8, data: &[u8]);
+    fn kill(&mut self, pid: i32, signal: i32, all: bool) -> Result<(), String>;
+    fn oom_killed(&mut self) -> bool;
+    /// Called once after the exit and the output drained: flush the log, release the
+    /// cgroup, write the exit record.
+    fn finish(&mut self, exit: &ExitRecord);
+}
+
+/// Reads the exit record a shim left, if the process has exited.
+pub fn read_exit(bundle: &Path) -> Option<ExitRecord> {
+    let bytes = std::fs::read(bundle.join(EXIT_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Writes `value` to `path` atomically (temporary file, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Runs `berth shim <bundle>`.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let Some(bundle) = args.get(1).map(PathBuf::from) else {
+        eprintln!("usage: berth shim <bundle>");
+        return ExitCode::from(125);
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
+    // Fork away at once: the engine reaps the short-lived parent, and the shim (no longer
+    // the engine's child) is not tied to the engine's life.
+    // SAFETY: nothing has started a thread yet; the child continues as this program.
+    match unsafe { libc::fork() } {
+        -1 => {
+            report(&Created::Error(StartError::os(
+                "fork",
+                std::io::Error::last_os_error(),
+            )));
+            return ExitCode::FAILURE;
+        }
+        0 => {}
+        _ => return ExitCode::SUCCESS,
+    }
+    // Its own session: signals to the engine's process group never reach the shim.
+    let _ = rustix::process::setsid();
+    match create(&bundle) {
+        Ok((server, pid)) => {
+            report(&Created::Pid(pid));
+            let exit = server.run();
+            tracing::info!(exit_code = exit.exit_code, "container exited");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "creating the container failed");
+            report(&Created::Error(e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Tells the engine (on our stdout) whether the container was created, then lets go of
+/// stdout so the engine's end sees end of file.
+fn report(created: &Created) {
+    let mut line = serde_json::to_vec(created).unwrap_or_default();
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&line);
+    let _ = out.flush();
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto descriptor 1 replaces our stdout; Rust's stdout handle keeps
+        // writing to descriptor 1, which is now /dev/null.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+    }
+}
+
+fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
+    let read = |name: &str| {
+        std::fs::read(bundle.join(name)).map_err(|e| StartError::os(format!("reading {name}"), e))
+    };
+    let config: ShimConfig = serde_json::from_slice(&read(CONFIG)?)
+        .map_err(|e| StartError::engine(format!("{CONFIG}: {e}")))?;
+    let spec: Spec = serde_json::from_slice(&read("config.json")?)
+        .map_err(|e| StartError::engine(format!("config.json: {e}")))?;
+    let rootfs = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .ok_or_else(|| StartError::engine("config.json has no root"))?;
+
+    let mut hooks = hooks::RuntimeHooks::prepare(bundle, &config, &spec)?;
+    let seccomp = hooks.seccomp.take();
+    let cgroup_v1 = crate::linux::mounts::host_cgroup_v1();
+    let (streams, ends) = stdio::create(config.tty, config.open_stdin)?;
+    let new_pid_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter().any(|n| {
+                n.typ() == oci_spec::runtime::LinuxNamespaceType::Pid && n.path().is_none()
+            })
+        });
+    let mut launched = crate::linux::launch::launch(new_pid_ns, |sync, report| ChildSetup {
+        spec: &spec,
+        rootfs: rootfs.clone(),
+        stdio: ends.stdio,
+        console: ends.console,
+        sync,
+        report,
+        seccomp: seccomp.map(|prog| {
+            Box::new(move || crate::seccomp::install(&prog).map_err(|e| e.to_string()))
+                as Box<dyn FnOnce() -> Result<(), String>>
+        }),
+        cgroup_v1: &cgroup_v1,
+    })?;
+    let pid = launched.pid;
+    let setup = hooks
+        .place(pid.as_raw_nonzero().get())
+        .and_then(|()| launched.setup_done());
+    if let Err(e) = setup {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        hooks.abandon();
+        return Err(e);
+    }
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| StartError::os("pidfd_open", e))?;
+    let socket = bundle.join(SOCKET);
+    let _ = std::fs::remove_file(&socket);
+    let listener = address::SocketAddress::new(&socket)
+        .and_then(|at| UnixListener::bind(at.path()))
+        .map_err(|e| StartError::os(format!("listening on {}", socket.display()), e))?;
+    let server = server::Server::new(
+        listener,
+        launched,
+        pidfd,
+        streams,
+        config.tty,
+        config.stdin_once,
+        Box::new(hooks),
+    )
+    .map_err(|e| StartError::os("setting up the shim", e))?;
+    Ok((server, pid.as_raw_nonzero().get()))
+}
