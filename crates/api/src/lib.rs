@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod filters;
+pub mod stdcopy;
 pub mod types;
 pub mod units;
 

@@ -1,5 +1,7 @@
-//! Sizes as docker prints them (`1.24MB`), shared by the daemon's progress messages and
+//! Sizes and durations as docker prints them (`1.24MB`), shared by the daemon's progress messages and
 //! the CLI's tables.
+
+use std::time::Duration;
 
 const DECIMAL: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 const BINARY: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
@@ -54,6 +56,42 @@ fn trim_zeros(s: &str) -> &str {
         s.trim_end_matches('0').trim_end_matches('.')
     } else {
         s
+    }
+}
+
+/// go-units `HumanDuration`: "Less than a second", "1 second",
+/// "59 seconds", "About a minute", "5 minutes", "About an hour",
+/// "3 hours" (up to 47), "2 days" (up to 13), "2 weeks" (up to 8),
+/// "3 months" (up to 24), then years.
+pub fn human_duration(d: Duration) -> String {
+    const HOUR: u128 = 3_600_000_000_000;
+    let seconds = d.as_secs();
+    let minutes = seconds / 60;
+    // Go rounds the hours: int(d.Hours() + 0.5).
+    let hours = (d.as_nanos() + HOUR / 2) / HOUR;
+    if seconds < 1 {
+        "Less than a second".into()
+    } else if seconds == 1 {
+        "1 second".into()
+    } else if seconds < 60 {
+        format!("{seconds} seconds")
+    } else if minutes == 1 {
+        "About a minute".into()
+    } else if minutes < 60 {
+        format!("{minutes} minutes")
+    } else if hours == 1 {
+        "About an hour".into()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        // Years use the truncated hours, not the rounded ones.
+        format!("{} years", d.as_nanos() / HOUR / 24 / 365)
     }
 }
 

@@ -156,6 +156,14 @@ impl Client {
             .into_body())
     }
 
+    /// `POST /images/create?fromImage=`: the image from its registry (the engine provides
+    /// what it can).
+    pub async fn image_pull(&self, image: &str, tag: &str) -> Result<JsonMessageStream> {
+        let path = with_query("/images/create", &[("fromImage", image), ("tag", tag)]);
+        let resp = self.send(Method::POST, &path, empty_body(), None).await?;
+        Ok(JsonMessageStream::new(resp.into_body()))
+    }
+
     pub async fn image_import(
         &self,
         body: Body,

@@ -1,6 +1,7 @@
 //! The typed Engine API client: one HTTP/1.1 connection to the engine, reused across
 //! requests, over whichever transport the host names.
 
+mod containers;
 mod endpoints;
 mod host;
 mod stream;
@@ -17,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+pub use containers::{AttachParams, Hijacked, LogsParams};
 pub use endpoints::{ImportOptions, RemoveOptions};
 pub use host::{Host, HostError, DEFAULT_SOCKET};
 pub use stream::{
@@ -97,7 +99,7 @@ impl Client {
         &self.host
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>> {
+    pub(crate) async fn connect(&self) -> Result<SendRequest<Body>> {
         let stream =
             transport::connect(&self.host)
                 .await

@@ -1,11 +1,13 @@
 //! Engine API v1.41 wire types, field for field with the Swagger definitions.
 
+pub mod container;
 pub mod image;
 pub mod message;
 pub mod system;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use container::*;
 pub use image::*;
 pub use message::*;
 pub use system::*;
