@@ -107,6 +107,52 @@ impl LayerStore {
         Ok(())
     }
 
+    /// Whether the active snapshot `key` exists (mounted or not).
+    pub fn has_active(&self, key: &str) -> bool {
+        self.active_dir(key).is_ok_and(|d| d.is_dir())
+    }
+
+    /// Mounts an existing active snapshot again (a container started after it stopped);
+    /// mounting one that is mounted already is fine. Returns the mount point.
+    pub fn mount(&self, key: &str) -> Result<PathBuf, LayerError> {
+        let dir = self.active_dir(key)?;
+        let merged = dir.join("merged");
+        if is_mount_point(&merged)? {
+            return Ok(merged);
+        }
+        let lowers_file = dir.join(LOWERS);
+        let text = fs::read_to_string(&lowers_file).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                LayerError::SnapshotNotFound(key.to_owned())
+            } else {
+                LayerError::io("reading", &lowers_file)(e)
+            }
+        })?;
+        let mut lower_dirs = Vec::new();
+        for diff_id in text.lines().filter(|l| !l.is_empty()) {
+            lower_dirs.push(self.path(diff_id)?);
+        }
+        if lower_dirs.is_empty() {
+            lower_dirs.push(dir.join("empty"));
+        }
+        overlay::mount_overlay(
+            &lower_dirs,
+            Some((&dir.join("upper"), &dir.join("work"))),
+            &merged,
+        )?;
+        Ok(merged)
+    }
+
+    /// Unmounts the active snapshot `key`, keeping its changes; unmounting one that is not
+    /// mounted is fine.
+    pub fn unmount(&self, key: &str) -> Result<(), LayerError> {
+        let merged = self.active_dir(key)?.join("merged");
+        if !is_mount_point(&merged)? {
+            return Ok(());
+        }
+        overlay::unmount(&merged).map_err(LayerError::from)
+    }
+
     /// Unmounts and deletes the active snapshot `key`, with the container's changes.
     pub fn release(&self, key: &str) -> Result<(), LayerError> {
         let dir = self.active_dir(key)?;
@@ -167,6 +213,18 @@ impl LayerStore {
         }
         Ok(None)
     }
+}
+
+/// Whether `path` is the root of a mount: its device differs from its parent's.
+fn is_mount_point(path: &Path) -> Result<bool, LayerError> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(LayerError::io("reading", path)(e)),
+    };
+    let parent = path.parent().unwrap_or(path);
+    let pmeta = fs::metadata(parent).map_err(LayerError::io("reading", parent))?;
+    Ok(meta.dev() != pmeta.dev())
 }
 
 /// Unmounts the snapshot in `dir` if mounted, then deletes it.
