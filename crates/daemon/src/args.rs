@@ -56,6 +56,10 @@ pub struct DaemonArgs {
     #[arg(long = "registry-mirror", value_name = "URL", action = ArgAction::Append)]
     pub registry_mirrors: Vec<String>,
 
+    /// Parent cgroup for all containers
+    #[arg(long, value_name = "PARENT")]
+    pub cgroup_parent: Option<String>,
+
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub labels: Vec<String>,

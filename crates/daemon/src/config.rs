@@ -27,6 +27,7 @@ struct FileConfig {
     insecure_registries: Option<Vec<String>>,
     registry_mirrors: Option<Vec<String>>,
     labels: Option<Vec<String>>,
+    cgroup_parent: Option<String>,
 }
 
 /// The effective configuration.
@@ -43,6 +44,7 @@ pub struct DaemonConfig {
     pub insecure_registries: Vec<String>,
     pub registry_mirrors: Vec<String>,
     pub labels: Vec<String>,
+    pub cgroup_parent: String,
     pub config_file: Option<PathBuf>,
 }
 
@@ -127,6 +129,11 @@ impl DaemonConfig {
             insecure_registries: pick_list(&args.insecure_registries, file.insecure_registries),
             registry_mirrors: pick_list(&args.registry_mirrors, file.registry_mirrors),
             labels: pick_list(&args.labels, file.labels),
+            cgroup_parent: args
+                .cgroup_parent
+                .clone()
+                .or(file.cgroup_parent)
+                .unwrap_or_else(|| "berth".into()),
             config_file,
         };
         config.validate()?;
@@ -148,6 +155,17 @@ impl DaemonConfig {
         if let Some(bad) = self.labels.iter().find(|l| !l.contains('=')) {
             return Err(ConfigError::Invalid(format!(
                 "bad label {bad:?}: labels are key=value"
+            )));
+        }
+        if self.cgroup_parent.is_empty()
+            || self
+                .cgroup_parent
+                .split('/')
+                .any(|p| p.is_empty() || p == "..")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "invalid cgroup parent {:?}",
+                self.cgroup_parent
             )));
         }
         if self.data_root == self.exec_root {
@@ -261,6 +279,11 @@ fn check_conflicts(args: &DaemonArgs, file: &FileConfig) -> Result<(), ConfigErr
         file.registry_mirrors.is_some(),
     );
     check("labels", !args.labels.is_empty(), file.labels.is_some());
+    check(
+        "cgroup-parent",
+        args.cgroup_parent.is_some(),
+        file.cgroup_parent.is_some(),
+    );
     if conflicts.is_empty() {
         Ok(())
     } else {

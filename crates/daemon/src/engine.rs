@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::config::DaemonConfig;
+use crate::containers::ContainerService;
 use crate::error::{EngineError, EngineResult};
 use crate::images::ImageService;
 
@@ -15,7 +16,8 @@ use crate::images::ImageService;
 const DB_CACHE_BYTES: usize = 4 << 20;
 
 pub struct Engine {
-    pub images: ImageService,
+    pub images: Arc<ImageService>,
+    pub containers: Arc<ContainerService>,
     config: RwLock<DaemonConfig>,
     pub id: String,
     pub started: Instant,
@@ -47,7 +49,7 @@ impl Engine {
             .set_cache_size(DB_CACHE_BYTES)
             .create(&db_path)
             .map_err(|e| EngineError::internal(format!("opening {}: {e}", db_path.display())))?;
-        let images = ImageService::open(&config.data_root, Arc::new(db))?;
+        let images = Arc::new(ImageService::open(&config.data_root, Arc::new(db))?);
         let collected = images.collect(None)?;
         if collected.blobs > 0 || !collected.layers.is_empty() {
             tracing::info!(
@@ -57,8 +59,15 @@ impl Engine {
             );
         }
         let id = engine_id(&config.data_root)?;
+        let containers = Arc::new(ContainerService::new(
+            images.clone(),
+            config.data_root.clone(),
+            config.exec_root.clone(),
+            config.cgroup_parent.clone(),
+        ));
         Ok(Engine {
             images,
+            containers,
             config: RwLock::new(config),
             id,
             started: Instant::now(),
@@ -94,4 +103,35 @@ fn engine_id(data_root: &Path) -> EngineResult<String> {
         .and_then(|()| fs::rename(&tmp, &path))
         .map_err(|e| EngineError::internal(format!("writing {}: {e}", path.display())))?;
     Ok(id)
+}
+
+impl Engine {
+    /// `rmi`, refusing (as docker does) images that containers use: never while one runs;
+    /// with `force` and only stopped users, the names go but the image stays for them.
+    pub fn remove_image(
+        &self,
+        name: &str,
+        opts: crate::images::RemoveOptions,
+    ) -> EngineResult<Vec<berth_api::types::ImageDeleteItem>> {
+        let id = self.images.resolve(name)?;
+        let users = self.containers.using_image(&id);
+        if let Some(running) = users.iter().find(|r| r.state.status.is_active()) {
+            return Err(EngineError::conflict(format!(
+                "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+                id.short(),
+                &running.id[..12]
+            )));
+        }
+        if let Some(stopped) = users.first() {
+            if !opts.force {
+                return Err(EngineError::conflict(format!(
+                    "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                    &stopped.id[..12],
+                    id.short()
+                )));
+            }
+            return self.images.untag_all(name);
+        }
+        self.images.remove(name, opts)
+    }
 }

@@ -4,6 +4,7 @@
 mod alloc;
 pub mod args;
 pub mod config;
+pub mod containers;
 pub mod engine;
 pub mod error;
 mod fetch;
@@ -92,6 +93,7 @@ async fn run(
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let engine = Arc::new(engine);
+    engine.containers.recover().await;
     let listeners = server::bind(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(
         version = system::VERSION,
@@ -110,7 +112,13 @@ async fn run(
             }
         }
     };
-    server::serve(listeners, engine, shutdown).await;
+    server::serve(listeners, engine.clone(), shutdown).await;
+    // Containers outlive the engine; the cgroup parent goes only when none is left.
+    if engine.containers.count().1 == 0 {
+        if let Ok(layout) = berth_runtime::cgroups::Layout::detect() {
+            let _ = berth_runtime::cgroups::Cgroup::remove_parent(&layout, &config.cgroup_parent);
+        }
+    }
     drop(lock);
     tracing::info!("engine stopped");
     Ok(())

@@ -82,8 +82,14 @@ pub fn info(engine: &Engine) -> SystemInfo {
         .filter(|h| h.starts_with("tcp://"))
         .map(|h| format!("WARNING: API is accessible on {h} without encryption."))
         .collect();
+    let (containers, running, paused, stopped) = engine.containers.count();
     SystemInfo {
         id: engine.id.clone(),
+        containers: containers as i64,
+        containers_running: running as i64,
+        containers_paused: paused as i64,
+        containers_stopped: stopped as i64,
+        logging_driver: "json-file".into(),
         images: engine.images.count() as i64,
         driver: "overlayfs".into(),
         driver_status: vec![[

@@ -49,7 +49,7 @@ pub async fn remove(engine: &Arc<Engine>, name: String, q: &Query) -> EngineResu
         force: q.bool("force"),
         no_prune: q.bool("noprune"),
     };
-    let items = blocking(engine, move |e| e.images.remove(&name, opts)).await?;
+    let items = blocking(engine, move |e| e.remove_image(&name, opts)).await?;
     Ok(response::ok_json(&items))
 }
 

@@ -1,6 +1,7 @@
 //! The Engine API over HTTP: each request is parsed into a [`route::Route`], handled by
 //! calling the services, and answered with docker's headers, bodies and status codes.
 
+mod containers;
 mod images;
 pub mod query;
 pub mod response;
@@ -72,6 +73,10 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ImageSaveMany => images::save(engine, query.all("names")).await,
         Route::ImageSave(name) => images::save(engine, vec![name]).await,
         Route::ImageCreate => images::create(engine, &query, req.into_body()).await,
+        Route::ContainerList => containers::list(engine, &query).await,
+        Route::ContainerCreate => containers::create(engine, &query, req.into_body()).await,
+        Route::ContainerPrune => containers::prune(engine, &query).await,
+        Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
     };
     result.unwrap_or_else(|e| response::error(&e))
 }

@@ -21,6 +21,26 @@ pub enum Route {
     ImageSave(String),
     ImageTag(String),
     ImageDelete(String),
+    ContainerList,
+    ContainerCreate,
+    ContainerPrune,
+    /// A container by name or ID, and what to do with it.
+    Container(String, ContainerAction),
+}
+
+/// What a `/containers/{id}/...` request does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerAction {
+    Inspect,
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Wait,
+    Attach,
+    Logs,
+    Resize,
+    Delete,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -98,6 +118,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/images/get" => Some((Method::GET, Route::ImageSaveMany)),
         "/images/create" => Some((Method::POST, Route::ImageCreate)),
         "/images/prune" => Some((Method::POST, Route::ImagePrune)),
+        "/containers/json" => Some((Method::GET, Route::ContainerList)),
+        "/containers/create" => Some((Method::POST, Route::ContainerCreate)),
+        "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
         _ => None,
     };
     if let Some((m, route)) = fixed {
@@ -106,6 +129,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         } else {
             Err(RouteError::MethodNotAllowed)
         };
+    }
+    if let Some(rest) = path.strip_prefix("/containers/") {
+        return container_route(method, rest).map(|r| (r, version));
     }
     type Make = fn(String) -> Route;
     let shaped: [(Method, &str, Make); 5] = [
@@ -123,6 +149,39 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         }
     }
     Err(RouteError::NotFound)
+}
+
+fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
+    use ContainerAction as A;
+    let (id, action) = match rest.split_once('/') {
+        Some((id, action)) => (id, action),
+        None => (rest, ""),
+    };
+    if id.is_empty() {
+        return Err(RouteError::NotFound);
+    }
+    let (want, action) = match action {
+        "" => (Method::DELETE, A::Delete),
+        "json" => (Method::GET, A::Inspect),
+        "start" => (Method::POST, A::Start),
+        "stop" => (Method::POST, A::Stop),
+        "restart" => (Method::POST, A::Restart),
+        "kill" => (Method::POST, A::Kill),
+        "wait" => (Method::POST, A::Wait),
+        "attach" => (Method::POST, A::Attach),
+        "logs" => (Method::GET, A::Logs),
+        "resize" => (Method::POST, A::Resize),
+        _ => return Err(RouteError::NotFound),
+    };
+    let get_or_head = want == Method::GET && *method == Method::HEAD;
+    if *method != want && !get_or_head {
+        return Err(if action == A::Delete {
+            RouteError::NotFound
+        } else {
+            RouteError::MethodNotAllowed
+        });
+    }
+    Ok(Route::Container(decode(id)?, action))
 }
 
 #[cfg(test)]
@@ -168,6 +227,34 @@ mod tests {
         assert_eq!(
             route(Method::GET, "/images/x/history"),
             Ok(Route::ImageHistory("x".into()))
+        );
+    }
+
+    #[test]
+    fn container_routes() {
+        assert_eq!(
+            route(Method::POST, "/v1.41/containers/create"),
+            Ok(Route::ContainerCreate)
+        );
+        assert_eq!(
+            route(Method::POST, "/containers/abc/start"),
+            Ok(Route::Container("abc".into(), ContainerAction::Start))
+        );
+        assert_eq!(
+            route(Method::DELETE, "/containers/abc"),
+            Ok(Route::Container("abc".into(), ContainerAction::Delete))
+        );
+        assert_eq!(
+            route(Method::GET, "/containers/abc/logs"),
+            Ok(Route::Container("abc".into(), ContainerAction::Logs))
+        );
+        assert_eq!(
+            route(Method::GET, "/containers/abc/start"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            route(Method::POST, "/containers/abc/bogus"),
+            Err(RouteError::NotFound)
         );
     }
 

@@ -28,6 +28,12 @@ impl Output {
         }
     }
 
+    /// Sends the response headers now, before any output (for streams that may stay
+    /// silent for a long time, such as a followed log).
+    pub fn begin(&mut self) {
+        self.start();
+    }
+
     /// Sends one JSON message.
     pub fn message<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         self.start();

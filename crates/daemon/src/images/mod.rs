@@ -26,6 +26,7 @@ use berth_store::{Digest, FsContentStore, ImageStore};
 use crate::error::{EngineError, EngineResult};
 
 pub use convert::to_api_config;
+pub use filters::{labels_match, path_match};
 pub use gc::{Collected, Lease};
 pub use import::ImportRequest;
 pub use list::ListOptions;

@@ -178,6 +178,20 @@ impl ImageService {
         (blobs, layers)
     }
 
+    /// Removes the name `name` (or every name, for an ID) but keeps the image: what a forced
+    /// `rmi` does to an image a stopped container still uses.
+    pub fn untag_all(&self, name: &str) -> EngineResult<Vec<ImageDeleteItem>> {
+        let id = self.resolve(name)?;
+        let refs = match parse_any(name) {
+            Ok(ImageRef::Named(r)) => vec![super::with_default_tag(&r)],
+            _ => self.references_of(&id),
+        };
+        let items = refs.iter().map(untagged).collect();
+        self.store
+            .apply(refs.into_iter().map(Change::RemoveReference).collect())?;
+        Ok(items)
+    }
+
     /// `POST /images/prune`: dangling images by default; every unused image with
     /// `dangling=false`. Filters `until`, `label` and `label!` narrow the selection.
     pub fn prune(&self, filters: &Filters) -> EngineResult<ImagesPruneReport> {

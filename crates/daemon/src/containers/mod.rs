@@ -1,0 +1,220 @@
+//! The container service: containers as the user sees them, from create to remove. Each
+//! running container has a shim (see `berth_runtime::shim`); the service keeps the records,
+//! drives the shims, and follows each running container until it exits.
+
+mod attach;
+mod create;
+mod etc_files;
+mod inspect;
+mod list;
+mod logs;
+mod monitor;
+mod names;
+pub mod record;
+mod recovery;
+mod remove;
+mod shim_client;
+mod spec;
+mod start;
+mod stop;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::watch;
+
+use crate::error::{EngineError, EngineResult};
+use crate::images::ImageService;
+use record::ContainerRecord;
+
+pub use attach::{parse_detach_keys, AttachOptions};
+pub use create::CreateOptions;
+pub use list::ListOptions;
+pub use logs::LogsOptions;
+pub use remove::RemoveOptions;
+pub use start::Started;
+pub use stop::WaitCondition;
+
+/// What waiters see change: how many times the container exited, and whether it is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub exits: u64,
+    pub removed: bool,
+}
+
+/// One container: its record, and the lock that orders operations on it.
+pub struct Container {
+    pub id: String,
+    record: Mutex<ContainerRecord>,
+    /// Held for the whole of start, stop, restart and remove.
+    op: tokio::sync::Mutex<()>,
+    lifecycle: watch::Sender<Lifecycle>,
+    /// Attach requests made before the container started; connected at start.
+    pending_attach: Mutex<Vec<attach::PendingAttach>>,
+}
+
+impl Container {
+    fn new(record: ContainerRecord) -> Arc<Container> {
+        let (tx, _) = watch::channel(Lifecycle::default());
+        Arc::new(Container {
+            id: record.id.clone(),
+            record: Mutex::new(record),
+            op: tokio::sync::Mutex::new(()),
+            lifecycle: tx,
+            pending_attach: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A copy of the record.
+    pub fn record(&self) -> ContainerRecord {
+        self.record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Changes the record and saves it.
+    fn update(
+        &self,
+        dir: &std::path::Path,
+        f: impl FnOnce(&mut ContainerRecord),
+    ) -> EngineResult<ContainerRecord> {
+        let mut rec = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut rec);
+        rec.save(dir)?;
+        Ok(rec.clone())
+    }
+}
+
+pub struct ContainerService {
+    images: Arc<ImageService>,
+    data_root: PathBuf,
+    exec_root: PathBuf,
+    /// The cgroup every container's cgroup is made under.
+    cgroup_parent: String,
+    containers: RwLock<HashMap<String, Arc<Container>>>,
+    names: RwLock<HashMap<String, String>>,
+}
+
+impl ContainerService {
+    pub fn new(
+        images: Arc<ImageService>,
+        data_root: PathBuf,
+        exec_root: PathBuf,
+        cgroup_parent: String,
+    ) -> Self {
+        ContainerService {
+            images,
+            data_root,
+            exec_root,
+            cgroup_parent,
+            containers: RwLock::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Where a container's lasting files live (record, logs, /etc files).
+    pub fn data_dir(&self, id: &str) -> PathBuf {
+        self.data_root.join("containers").join(id)
+    }
+
+    /// Where its shim's files live (spec, socket, exit record).
+    pub fn bundle_dir(&self, id: &str) -> PathBuf {
+        self.exec_root.join("containers").join(id)
+    }
+
+    pub fn count(&self) -> (usize, usize, usize, usize) {
+        let map = self.containers.read().unwrap_or_else(|e| e.into_inner());
+        let (mut running, mut paused, mut stopped) = (0, 0, 0);
+        for c in map.values() {
+            match c.record().state.status {
+                record::Status::Running | record::Status::Restarting => running += 1,
+                record::Status::Paused => paused += 1,
+                _ => stopped += 1,
+            }
+        }
+        (map.len(), running, paused, stopped)
+    }
+
+    fn all(&self) -> Vec<Arc<Container>> {
+        self.containers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.
+    pub fn find(&self, name: &str) -> EngineResult<Arc<Container>> {
+        let no_such = || EngineError::not_found(format!("No such container: {name}"));
+        let map = self.containers.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(name) {
+            return Ok(c.clone());
+        }
+        let bare = name.strip_prefix('/').unwrap_or(name);
+        if let Some(id) = self
+            .names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(bare)
+        {
+            if let Some(c) = map.get(id) {
+                return Ok(c.clone());
+            }
+        }
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(no_such());
+        }
+        let mut found = map.values().filter(|c| c.id.starts_with(name));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c.clone()),
+            (Some(_), Some(_)) => Err(EngineError::invalid(format!(
+                "multiple IDs found with provided prefix: {name}"
+            ))),
+            _ => Err(no_such()),
+        }
+    }
+
+    /// Containers using an image, for `rmi` and `df`.
+    pub fn using_image(&self, image: &berth_store::Digest) -> Vec<ContainerRecord> {
+        self.all()
+            .iter()
+            .map(|c| c.record())
+            .filter(|r| &r.image_id == image)
+            .collect()
+    }
+
+    /// The cgroup parent of a container: its own `--cgroup-parent`, or the engine's.
+    pub fn cgroup_parent_of(&self, host: &berth_api::types::HostConfig) -> String {
+        if host.cgroup_parent.is_empty() {
+            self.cgroup_parent.clone()
+        } else {
+            host.cgroup_parent.trim_matches('/').to_string()
+        }
+    }
+
+    fn insert(&self, c: Arc<Container>) {
+        let rec = c.record();
+        self.names
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(rec.name.clone(), rec.id.clone());
+        self.containers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(rec.id, c);
+    }
+
+    fn forget(&self, id: &str, name: &str) {
+        self.names
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.containers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+}

@@ -1,0 +1,262 @@
+//! Starting a container: its root file system mounted, its /etc files and runtime spec
+//! written into the bundle, its shim spawned (which creates the process, stopped before
+//! exec), pending attaches connected, then the exec — so no early output is ever missed.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_runtime::shim::protocol::{Created, Request};
+use berth_runtime::shim::{ShimConfig, CONFIG, SOCKET};
+use chrono::Utc;
+use tokio::io::AsyncBufReadExt;
+
+use super::record::{ContainerRecord, Status};
+use super::{etc_files, shim_client, spec, Container, ContainerService};
+use crate::error::{EngineError, EngineResult, ErrorKind};
+
+/// How long a shim may take to create the container process.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether `start` did anything (docker answers 304 for a container already running).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Started {
+    Now,
+    Already,
+}
+
+impl ContainerService {
+    pub async fn start(self: &Arc<Self>, name: &str) -> EngineResult<Started> {
+        let c = self.find(name)?;
+        let _op = c.op.lock().await;
+        self.start_locked(&c).await
+    }
+
+    /// Starts `c`; the caller holds its operation lock.
+    pub(super) async fn start_locked(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+    ) -> EngineResult<Started> {
+        let rec = c.record();
+        match rec.state.status {
+            Status::Running | Status::Paused => return Ok(Started::Already),
+            Status::Removing | Status::Dead => {
+                return Err(EngineError::conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    rec.id
+                )))
+            }
+            _ => {}
+        }
+        let bundle = self.bundle_dir(&rec.id);
+        let svc = self.clone();
+        let prepared = {
+            let rec = rec.clone();
+            let bundle = bundle.clone();
+            tokio::task::spawn_blocking(move || svc.prepare_bundle(&rec, &bundle))
+                .await
+                .map_err(|e| EngineError::internal(e.to_string()))?
+        };
+        if let Err(e) = prepared {
+            let _ = self.images.layers().unmount(&rec.id);
+            return Err(e);
+        }
+        let pid = match spawn_shim(&bundle).await {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.settle_failed_start(c, &e).await;
+                return Err(e);
+            }
+        };
+        let socket = bundle.join(SOCKET);
+        let pending =
+            std::mem::take(&mut *c.pending_attach.lock().unwrap_or_else(|e| e.into_inner()));
+        for p in pending {
+            super::attach::connect(&socket, p).await;
+        }
+        let reply = shim_client::call(&socket, &Request::Start).await?;
+        if let Some(err) = reply.error {
+            // The process reported why it could not exec and exited with docker's code;
+            // the monitor records that exit.
+            let message = err.message.clone();
+            self.follow(c.clone(), pid);
+            let e = EngineError::new(if err.code == 125 { ErrorKind::Internal } else { ErrorKind::InvalidArgument }, format!(
+                "failed to create task for container: failed to create shim task: OCI runtime create failed: unable to start container process: {message}: unknown"
+            ));
+            let dir = self.data_dir(&c.id);
+            let _ = c.update(&dir, |r| r.state.error = message);
+            return Err(e);
+        }
+        let dir = self.data_dir(&c.id);
+        c.update(&dir, |r| {
+            r.state.status = Status::Running;
+            r.state.pid = pid;
+            r.state.exit_code = 0;
+            r.state.error.clear();
+            r.state.oom_killed = false;
+            r.state.started_at = Some(Utc::now());
+            r.has_been_started = true;
+            r.manually_stopped = false;
+        })?;
+        self.follow(c.clone(), pid);
+        tracing::debug!(id = %c.id, pid, "container started");
+        Ok(Started::Now)
+    }
+
+    /// Mounts the root file system and writes everything the shim reads. Blocking.
+    fn prepare_bundle(&self, rec: &ContainerRecord, bundle: &PathBuf) -> EngineResult<()> {
+        let layers = self.images.layers();
+        let rootfs = if layers.has_active(&rec.id) {
+            layers.mount(&rec.id)
+        } else {
+            let record = self.images.record(&rec.image_id)?;
+            let lowers: Vec<String> = record
+                .layers
+                .iter()
+                .rev()
+                .map(|l| l.diff_id.to_string())
+                .collect();
+            layers.prepare(&rec.id, &lowers)
+        }
+        .map_err(|e| {
+            EngineError::new(
+                crate::error::snapshot_kind(e.kind()),
+                format!("preparing the root file system: {e}"),
+            )
+        })?;
+
+        let data = self.data_dir(&rec.id);
+        let host = &rec.host_config;
+        let etc = etc_files::write(
+            &data,
+            &rec.config.hostname,
+            host.extra_hosts.as_deref().unwrap_or(&[]),
+            host.dns.as_deref().unwrap_or(&[]),
+            host.dns_search.as_deref().unwrap_or(&[]),
+            host.dns_options.as_deref().unwrap_or(&[]),
+        )?;
+        let root_fd = rustix::fs::open(
+            &rootfs,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| EngineError::internal(format!("opening {}: {e}", rootfs.display())))?;
+        let who = berth_runtime::linux::user::resolve(
+            &root_fd,
+            &rec.config.user,
+            host.group_add.as_deref().unwrap_or(&[]),
+        )
+        .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let seccomp = spec::seccomp_setting(host)?;
+        let spec_input = spec::build(rec, &rootfs, &who, &etc)?;
+        let runtime_spec = berth_runtime::spec::build(&spec_input)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+
+        let _ = std::fs::remove_dir_all(bundle);
+        std::fs::create_dir_all(bundle)
+            .map_err(|e| EngineError::internal(format!("creating {}: {e}", bundle.display())))?;
+        let shim = ShimConfig {
+            id: rec.id.clone(),
+            log_dir: data.clone(),
+            log_driver: super::create::log_driver(host),
+            log_opts: host.log_config.config.clone(),
+            tty: rec.config.tty,
+            open_stdin: rec.config.open_stdin,
+            stdin_once: rec.config.stdin_once,
+            cgroup_parent: self.cgroup_parent_of(host),
+            privileged: host.privileged,
+            seccomp,
+        };
+        let write = |name: &str, bytes: Vec<u8>| {
+            std::fs::write(bundle.join(name), bytes)
+                .map_err(|e| EngineError::internal(format!("writing {name}: {e}")))
+        };
+        write(
+            "config.json",
+            serde_json::to_vec(&runtime_spec).map_err(|e| EngineError::internal(e.to_string()))?,
+        )?;
+        write(
+            CONFIG,
+            serde_json::to_vec(&shim).map_err(|e| EngineError::internal(e.to_string()))?,
+        )?;
+        Ok(())
+    }
+
+    /// A start that failed before the process existed leaves the container as it was,
+    /// with the error recorded and nothing mounted.
+    async fn settle_failed_start(&self, c: &Arc<Container>, e: &EngineError) {
+        let id = c.id.clone();
+        let layers = self.images.clone();
+        let _ = tokio::task::spawn_blocking(move || layers.layers().unmount(&id)).await;
+        let dir = self.data_dir(&c.id);
+        let message = e.message.clone();
+        let _ = c.update(&dir, |r| {
+            r.state.error = message;
+            if r.has_been_started {
+                r.state.status = Status::Exited;
+                r.state.exit_code = 128;
+            }
+        });
+    }
+}
+
+/// Spawns `berth shim <bundle>` and waits for its report: the pid of the created process.
+async fn spawn_shim(bundle: &std::path::Path) -> EngineResult<i32> {
+    let exe = std::env::current_exe()
+        .map_err(|e| EngineError::internal(format!("finding the berth binary: {e}")))?;
+    let log = std::fs::File::create(bundle.join("shim.log"))
+        .map_err(|e| EngineError::internal(format!("creating shim.log: {e}")))?;
+    let mut child = tokio::process::Command::new(exe)
+        .arg("shim")
+        .arg(bundle)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| EngineError::internal(format!("starting the shim: {e}")))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| EngineError::internal("the shim has no stdout"))?;
+    // The shim forks itself away at once (so it is not our child once we are gone); reap
+    // the short-lived first process.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(stdout);
+    let read = tokio::time::timeout(CREATE_TIMEOUT, reader.read_line(&mut line)).await;
+    match read {
+        Ok(Ok(n)) if n > 0 => {}
+        Ok(_) => {
+            let log = std::fs::read_to_string(bundle.join("shim.log")).unwrap_or_default();
+            return Err(EngineError::internal(format!(
+                "the shim exited without creating the container: {}",
+                log.trim()
+            )));
+        }
+        Err(_) => {
+            return Err(EngineError::internal(
+                "the shim did not create the container in time",
+            ))
+        }
+    }
+    match serde_json::from_str::<Created>(line.trim()) {
+        Ok(Created::Pid(pid)) => Ok(pid),
+        Ok(Created::Error(e)) => Err(EngineError::new(
+            if e.code == 125 {
+                ErrorKind::Internal
+            } else {
+                ErrorKind::InvalidArgument
+            },
+            format!(
+                "failed to create task for container: OCI runtime create failed: {}: unknown",
+                e.message
+            ),
+        )),
+        Err(e) => Err(EngineError::internal(format!(
+            "bad report from the shim: {e}: {line}"
+        ))),
+    }
+}
