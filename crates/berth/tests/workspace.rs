@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("berth-cli", &["berth-api"]),
-    ("berth", &["berth-cli", "berth-daemon"]),
+    ("berth", &["berth-cli", "berth-daemon", "berth-runtime"]),
 ];
 
 #[test]

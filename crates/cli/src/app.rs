@@ -35,8 +35,35 @@ pub struct App {
     pub command: Command,
 }
 
+pub use crate::app_containers::*;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Create a new container
+    Create(CreateArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(ContainersArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// List images
     Images(ImagesArgs),
     /// Manage images

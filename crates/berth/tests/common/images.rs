@@ -47,6 +47,13 @@ pub fn layer(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// The busybox applets the test images link.
+pub const APPLETS: [&str; 34] = [
+    "sh", "ls", "cat", "echo", "true", "false", "sleep", "id", "head", "tr", "dd", "hostname",
+    "mount", "grep", "ps", "wc", "kill", "touch", "mkdir", "env", "stat", "printf", "pwd",
+    "umount", "unshare", "yes", "seq", "test", "expr", "date", "rm", "cp", "nsenter", "whoami",
+];
+
 /// A root filesystem layer with busybox as /bin/sh and friends.
 pub fn busybox_layer() -> Vec<u8> {
     let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| {
@@ -64,7 +71,7 @@ pub fn busybox_layer() -> Vec<u8> {
         ("etc/group", b"root:x:0:\nnogroup:x:65534:\n", 0o644),
         ("tmp/", b"", 0o1777),
     ];
-    for app in ["sh", "ls", "cat", "echo", "true", "false", "sleep", "id"] {
+    for app in APPLETS {
         let path: &'static str = Box::leak(format!("bin/{app}").into_boxed_str());
         entries.push((path, b"-> busybox", 0o777));
     }

@@ -70,6 +70,18 @@ impl Daemon {
         d
     }
 
+    /// A cgroup parent of this engine's own, so parallel test engines never touch each
+    /// other's containers.
+    pub fn cgroup_parent(&self) -> String {
+        let name = self
+            .dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("berth-test-{name}")
+    }
+
     pub fn data_root(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -97,6 +109,8 @@ impl Daemon {
             .arg(self.dir.path().join("daemon.json"))
             .arg("-H")
             .arg(self.host())
+            .arg("--cgroup-parent")
+            .arg(self.cgroup_parent())
             .args(&self.extra);
         cmd
     }
@@ -296,8 +310,56 @@ pub fn unmount_under(dir: &Path) {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // Containers outlive their engine by design: remove them while it still runs.
+        if self.child.is_some() {
+            let ids = self.run(&["ps", "-aq", "--no-trunc"]).stdout;
+            for id in ids.split_whitespace() {
+                let _ = self.run(&["rm", "-f", id]);
+            }
+        }
         self.stop();
+        kill_processes_mentioning(self.dir.path());
         unmount_under(self.dir.path());
+        remove_cgroup_parent(&self.cgroup_parent());
+    }
+}
+
+/// Kills every process whose command line names `dir` (shims left by a crashed engine).
+pub fn kill_processes_mentioning(dir: &Path) {
+    let needle = dir.to_string_lossy().to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for p in procs.flatten() {
+        let Ok(pid) = p.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) && pid != std::process::id() as i32 {
+            // SAFETY: kill(2) on a process of this test's own making.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Removes an (empty) cgroup parent from every hierarchy.
+pub fn remove_cgroup_parent(parent: &str) {
+    let Ok(dirs) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let mut roots: Vec<PathBuf> = dirs.flatten().map(|d| d.path()).collect();
+    roots.push(PathBuf::from("/sys/fs/cgroup"));
+    for root in roots {
+        let dir = root.join(parent);
+        if dir.is_dir() {
+            // Leftover container cgroups inside first (their processes are gone).
+            if let Ok(children) = std::fs::read_dir(&dir) {
+                for c in children.flatten().filter(|c| c.path().is_dir()) {
+                    let _ = std::fs::remove_dir(c.path());
+                }
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 }
 

@@ -3,13 +3,13 @@
 use berth_api::Client;
 use serde_json::Value;
 
-use crate::app::{ImageInspectArgs, InspectArgs};
+use crate::app::{ContainerInspectArgs, ImageInspectArgs, InspectArgs};
 use crate::error::{CliError, CliResult};
 use crate::format::render_inspect;
 
 /// Fetches each object, prints what was found (as docker does, even when some were not),
 /// then fails naming what was missing.
-async fn inspect_each<F, Fut>(
+pub(crate) async fn inspect_each<F, Fut>(
     names: &[String],
     format: Option<&str>,
     missing: &str,
@@ -52,8 +52,23 @@ pub async fn images(client: &Client, args: ImageInspectArgs) -> CliResult {
     .await
 }
 
-/// `berth inspect`: any object by name. Images are the only objects so far; `--type
-/// container` is accepted and finds nothing until containers exist.
+async fn container(client: &Client, name: String) -> Result<Option<Value>, CliError> {
+    match client.container_inspect(&name).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn containers(client: &Client, args: ContainerInspectArgs) -> CliResult {
+    inspect_each(&args.containers, args.format.as_deref(), "container", |n| {
+        container(client, n)
+    })
+    .await
+}
+
+/// `berth inspect`: any object by name or ID; without `--type`, containers are tried
+/// before images, in docker's order.
 pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
     let kind = args.kind.clone();
     let missing = match kind.as_deref() {
@@ -65,8 +80,12 @@ pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
         let kind = kind.clone();
         async move {
             match kind.as_deref() {
-                Some("container") => Ok(None),
-                _ => image(client, n).await,
+                Some("container") => container(client, n).await,
+                Some("image") => image(client, n).await,
+                _ => match container(client, n.clone()).await? {
+                    Some(v) => Ok(Some(v)),
+                    None => image(client, n).await,
+                },
             }
         }
     })

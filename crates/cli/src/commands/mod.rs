@@ -1,6 +1,7 @@
 //! One module per group of commands; `run` sends each command to its handler.
 
 mod archive;
+mod containers;
 mod image_ops;
 mod images;
 mod inspect;
@@ -58,6 +59,18 @@ pub async fn run(app: App) -> CliResult {
             system::info(&client().await?, args.format.as_deref(), host.as_deref()).await
         }
         Command::System(SystemCommand::Df(args)) => system::df(&client().await?, args).await,
+        Command::Run(a) => containers::run(client().await?, a).await,
+        Command::Create(a) => containers::create(&client().await?, a).await,
+        Command::Start(a) => containers::start(client().await?, a).await,
+        Command::Stop(a) => containers::stop(&client().await?, a).await,
+        Command::Restart(a) => containers::restart(&client().await?, a).await,
+        Command::Kill(a) => containers::kill(&client().await?, a).await,
+        Command::Rm(a) => containers::rm(&client().await?, a).await,
+        Command::Ps(a) => containers::ps(&client().await?, a).await,
+        Command::Logs(a) => containers::logs(&client().await?, a).await,
+        Command::Wait(a) => containers::wait(&client().await?, a).await,
+        Command::Attach(a) => containers::attach(client().await?, a).await,
+        Command::Container(cmd) => containers::container(client().await?, cmd).await,
     }
 }
 

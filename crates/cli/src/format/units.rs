@@ -2,49 +2,11 @@
 //! docker's go-units (`HumanSizeWithPrecision`, `BytesSize`,
 //! `HumanDuration`), `stringid.TruncateID` and the formatter's `Ellipsis`.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 
 use super::width::is_wide;
 
-pub use berth_api::units::{bytes_size, human_size};
-
-/// go-units `HumanDuration`: "Less than a second", "1 second",
-/// "59 seconds", "About a minute", "5 minutes", "About an hour",
-/// "3 hours" (up to 47), "2 days" (up to 13), "2 weeks" (up to 8),
-/// "3 months" (up to 24), then years.
-pub fn human_duration(d: Duration) -> String {
-    const HOUR: u128 = 3_600_000_000_000;
-    let seconds = d.as_secs();
-    let minutes = seconds / 60;
-    // Go rounds the hours: int(d.Hours() + 0.5).
-    let hours = (d.as_nanos() + HOUR / 2) / HOUR;
-    if seconds < 1 {
-        "Less than a second".into()
-    } else if seconds == 1 {
-        "1 second".into()
-    } else if seconds < 60 {
-        format!("{seconds} seconds")
-    } else if minutes == 1 {
-        "About a minute".into()
-    } else if minutes < 60 {
-        format!("{minutes} minutes")
-    } else if hours == 1 {
-        "About an hour".into()
-    } else if hours < 48 {
-        format!("{hours} hours")
-    } else if hours < 24 * 7 * 2 {
-        format!("{} days", hours / 24)
-    } else if hours < 24 * 30 * 2 {
-        format!("{} weeks", hours / 24 / 7)
-    } else if hours < 24 * 365 * 2 {
-        format!("{} months", hours / 24 / 30)
-    } else {
-        // Years use the truncated hours, not the rounded ones.
-        format!("{} years", d.as_nanos() / HOUR / 24 / 365)
-    }
-}
+pub use berth_api::units::{bytes_size, human_duration, human_size};
 
 /// "5 minutes ago": how docker shows a creation time (`CreatedSince`).
 pub fn time_ago(t: DateTime<Utc>) -> String {
@@ -107,6 +69,7 @@ pub fn ellipsis(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn human_sizes() {

@@ -1,0 +1,238 @@
+//! `run`, `create` and `start`: creating containers (fetching the image first when the
+//! engine does not have it), and attaching to them the way docker's CLI does — attach and
+//! wait are set up before the start, so no output and no exit is ever missed.
+
+use std::sync::Arc;
+
+use berth_api::client::AttachParams;
+use berth_api::{Client, ClientError};
+
+use super::{request, streams};
+use crate::app::{CreateArgs, CreateFlags, RunArgs, StartArgs};
+use crate::error::{CliError, CliResult};
+
+/// Creates the container; a missing image is fetched, as docker's `run` pulls it.
+async fn create_container(
+    client: &Client,
+    flags: &CreateFlags,
+    req: &berth_api::types::ContainerCreateRequest,
+) -> CliResult<String> {
+    let name = flags.name.clone().unwrap_or_default();
+    let created = match client.container_create(&name, req).await {
+        Err(e) if e.is_not_found() && e.to_string().contains("No such image") => {
+            let image = with_latest(&flags.image);
+            eprintln!("Unable to find image '{image}' locally");
+            let stream = client
+                .image_pull(&flags.image, "")
+                .await
+                .map_err(run_error)?;
+            crate::progress::display(stream)
+                .await
+                .map_err(|e| CliError { status: 125, ..e })?;
+            client.container_create(&name, req).await
+        }
+        other => other,
+    }
+    .map_err(run_error)?;
+    for w in &created.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    if let Some(path) = &flags.cidfile {
+        if path.exists() {
+            return Err(CliError::usage(format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                path.display()
+            )));
+        }
+        std::fs::write(path, &created.id).map_err(|e| {
+            CliError::usage(format!("failed to write the container ID to the file: {e}"))
+        })?;
+    }
+    Ok(created.id)
+}
+
+fn with_latest(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || image.contains('@') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// An error of `run`/`create` as docker reports it: prefixed, exit 125.
+fn run_error(e: ClientError) -> CliError {
+    let inner = CliError::from(e);
+    CliError {
+        message: format!("berth: {}\nSee 'berth run --help'.", inner.message),
+        status: 125,
+    }
+}
+
+/// docker's exit code for a failed start: 127 not found, 126 not executable, 125 other.
+fn start_error(e: ClientError) -> CliError {
+    let msg = CliError::from(e).message;
+    let status =
+        if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+            127
+        } else if msg.contains("permission denied") || msg.contains("is a directory") {
+            126
+        } else {
+            125
+        };
+    CliError {
+        message: format!("berth: {msg}"),
+        status,
+    }
+}
+
+pub async fn create(client: &Client, args: CreateArgs) -> CliResult {
+    let f = &args.create;
+    let req = request::build(f, f.interactive, true, true, false)?;
+    let id = create_container(client, f, &req).await?;
+    super::super::print(&format!("{id}\n"))
+}
+
+pub async fn run(client: Client, args: RunArgs) -> CliResult {
+    let f = &args.create;
+    let client = Arc::new(client);
+    let streams: Vec<String> = args.attach.iter().map(|a| a.to_ascii_lowercase()).collect();
+    for s in &streams {
+        if !matches!(s.as_str(), "stdin" | "stdout" | "stderr") {
+            return Err(CliError::usage(format!("invalid argument \"{s}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR")));
+        }
+    }
+    if args.detach && !streams.is_empty() {
+        return Err(CliError::usage("Conflicting options: -a and -d"));
+    }
+    let (attach_stdin, attach_stdout, attach_stderr) = if args.detach {
+        (false, false, false)
+    } else if streams.is_empty() {
+        (f.interactive, true, true)
+    } else {
+        (
+            streams.iter().any(|s| s == "stdin"),
+            streams.iter().any(|s| s == "stdout"),
+            streams.iter().any(|s| s == "stderr"),
+        )
+    };
+    let req = request::build(f, attach_stdin, attach_stdout, attach_stderr, args.rm)?;
+    let id = create_container(&client, f, &req).await?;
+    if args.detach {
+        client.container_start(&id).await.map_err(start_error)?;
+        return super::super::print(&format!("{id}\n"));
+    }
+
+    let attached = if attach_stdin || attach_stdout || attach_stderr {
+        let params = AttachParams {
+            stdin: attach_stdin,
+            stdout: attach_stdout,
+            stderr: attach_stderr,
+            logs: false,
+            detach_keys: args.detach_keys.clone().unwrap_or_default(),
+        };
+        Some(
+            client
+                .container_attach(&id, &params)
+                .await
+                .map_err(run_error)?,
+        )
+    } else {
+        None
+    };
+    let condition = if args.rm { "removed" } else { "next-exit" };
+    let waiting = client
+        .container_wait_begin(&id, condition)
+        .await
+        .map_err(run_error)?;
+    let raw = (f.tty && attach_stdin).then(streams::RawTerminal::enter);
+    if let Err(e) = client.container_start(&id).await {
+        drop(raw);
+        let err = start_error(e);
+        if args.rm {
+            let _ = client.container_remove(&id, true, true).await;
+        }
+        return Err(err);
+    }
+    if f.tty {
+        streams::follow_resizes(client.clone(), id.clone());
+    }
+    if args.sig_proxy && !f.tty {
+        streams::proxy_signals(client.clone(), id.clone());
+    }
+    if let Some(conn) = attached {
+        streams::stream(conn, f.tty, attach_stdin).await?;
+    }
+    drop(raw);
+    let status = Client::container_wait_end(waiting)
+        .await
+        .map_err(|e| CliError {
+            message: CliError::from(e).message,
+            status: 125,
+        })?;
+    if let Some(err) = status.error {
+        if !err.message.is_empty() && status.status_code == -1 {
+            return Err(CliError {
+                message: format!("berth: {}", err.message),
+                status: 125,
+            });
+        }
+    }
+    match status.status_code {
+        0 => Ok(()),
+        code => Err(CliError::silent(code.clamp(0, 255) as u8)),
+    }
+}
+
+pub async fn start(client: Client, args: StartArgs) -> CliResult {
+    if args.attach || args.interactive {
+        if args.containers.len() > 1 {
+            return Err(CliError::usage(
+                "you cannot start and attach multiple containers at once",
+            ));
+        }
+        let client = Arc::new(client);
+        let id = &args.containers[0];
+        let info = client.container_inspect(id).await?;
+        let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+        let stdin = args.interactive && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
+        let params = AttachParams {
+            stdin,
+            stdout: true,
+            stderr: true,
+            logs: false,
+            detach_keys: args.detach_keys.clone().unwrap_or_default(),
+        };
+        let conn = client.container_attach(id, &params).await?;
+        let waiting = client.container_wait_begin(id, "next-exit").await?;
+        let raw = (tty && stdin).then(streams::RawTerminal::enter);
+        client.container_start(id).await.map_err(start_error)?;
+        if tty {
+            streams::follow_resizes(client.clone(), id.clone());
+        } else {
+            streams::proxy_signals(client.clone(), id.clone());
+        }
+        streams::stream(conn, tty, stdin).await?;
+        drop(raw);
+        let status = Client::container_wait_end(waiting).await?;
+        return match status.status_code {
+            0 => Ok(()),
+            code => Err(CliError::silent(code.clamp(0, 255) as u8)),
+        };
+    }
+    let mut errors = Vec::new();
+    for c in &args.containers {
+        match client.container_start(c).await {
+            Ok(_) => super::super::print(&format!("{c}\n"))?,
+            Err(e) if e.is_connect() => return Err(e.into()),
+            Err(e) => errors.push(CliError::from(e).message),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        errors
+            .push("Error: failed to start containers: ".to_string() + &args.containers.join(", "));
+        Err(CliError::general(errors.join("\n")))
+    }
+}

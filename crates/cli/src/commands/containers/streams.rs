@@ -1,0 +1,159 @@
+//! The CLI's side of an attached container: output to our stdout and stderr (split from
+//! docker's multiplexed frames, or raw with a terminal), our stdin to the container, the
+//! local terminal in raw mode while attached to a container's terminal, resizes, and
+//! signals proxied to the container.
+
+use std::io::{IsTerminal, Read};
+use std::os::fd::AsFd;
+
+use berth_api::client::Hijacked;
+use berth_api::Client;
+use tokio::io::{AsyncWriteExt, WriteHalf};
+
+use crate::error::{CliError, CliResult};
+
+/// Puts the terminal on stdin in raw mode until dropped.
+pub struct RawTerminal {
+    saved: Option<rustix::termios::Termios>,
+}
+
+impl RawTerminal {
+    pub fn enter() -> RawTerminal {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return RawTerminal { saved: None };
+        }
+        let Ok(saved) = rustix::termios::tcgetattr(stdin.as_fd()) else {
+            return RawTerminal { saved: None };
+        };
+        let mut raw = saved.clone();
+        raw.make_raw();
+        let _ =
+            rustix::termios::tcsetattr(stdin.as_fd(), rustix::termios::OptionalActions::Now, &raw);
+        RawTerminal { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin().as_fd(),
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
+        }
+    }
+}
+
+/// The size of our terminal, if stdout is one.
+pub fn terminal_size() -> Option<(u16, u16)> {
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(out.as_fd())
+        .ok()
+        .map(|w| (w.ws_row, w.ws_col))
+}
+
+/// Copies our stdin to the container on a thread of its own (a blocking read of a terminal
+/// cannot be cancelled; the thread simply ends with the process).
+fn pump_stdin(mut to: WriteHalf<Hijacked>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(chunk) = rx.recv().await {
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        // Our stdin ended: so does the container's (when it reads it once).
+        let _ = to.shutdown().await;
+    });
+}
+
+/// Streams an attached connection until the container's output ends.
+pub async fn stream(conn: Hijacked, tty: bool, stdin: bool) -> CliResult {
+    let (mut from, to) = tokio::io::split(conn);
+    // Without stdin, the write half is held (not closed) for as long as output flows.
+    let _held = if stdin {
+        pump_stdin(to);
+        None
+    } else {
+        Some(to)
+    };
+    let mut stdout = tokio::io::stdout();
+    let result = if tty {
+        tokio::io::copy(&mut from, &mut stdout).await.map(|_| ())
+    } else {
+        let mut stderr = tokio::io::stderr();
+        berth_api::stdcopy::demux(&mut from, &mut stdout, &mut stderr).await
+    };
+    let _ = stdout.flush().await;
+    result.map_err(|e| CliError::general(format!("error while attached: {e}")))
+}
+
+/// Keeps the container's terminal the size of ours.
+pub fn follow_resizes(client: std::sync::Arc<Client>, id: String) {
+    let resize = {
+        let client = client.clone();
+        let id = id.clone();
+        move || {
+            let client = client.clone();
+            let id = id.clone();
+            async move {
+                if let Some((h, w)) = terminal_size() {
+                    let _ = client.container_resize(&id, h, w).await;
+                }
+            }
+        }
+    };
+    tokio::spawn(async move {
+        resize().await;
+        let Ok(mut winch) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+        else {
+            return;
+        };
+        while winch.recv().await.is_some() {
+            resize().await;
+        }
+    });
+}
+
+/// Forwards the signals a user sends us to the container (`--sig-proxy`).
+pub fn proxy_signals(client: std::sync::Arc<Client>, id: String) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+        (SignalKind::user_defined1(), "SIGUSR1"),
+        (SignalKind::user_defined2(), "SIGUSR2"),
+    ];
+    for (kind, name) in kinds {
+        let Ok(mut sig) = signal(kind) else { continue };
+        let client = client.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            while sig.recv().await.is_some() {
+                let _ = client.container_kill(&id, name).await;
+            }
+        });
+    }
+}
