@@ -203,8 +203,10 @@ impl ContainerService {
 
 /// Spawns `berth shim <bundle>` and waits for its report: the pid of the created process.
 async fn spawn_shim(bundle: &std::path::Path) -> EngineResult<i32> {
-    let exe = std::env::current_exe()
-        .map_err(|e| EngineError::internal(format!("finding the berth binary: {e}")))?;
+    // The engine's own binary, even when the file has since been replaced or removed (an
+    // upgrade while the engine runs): the shim must speak the protocol of the engine that
+    // starts it.
+    let exe = std::path::Path::new("/proc/self/exe");
     let log = std::fs::File::create(bundle.join("shim.log"))
         .map_err(|e| EngineError::internal(format!("creating shim.log: {e}")))?;
     let mut child = tokio::process::Command::new(exe)
