@@ -2,6 +2,7 @@
 //! field) and a typed client over a unix socket, TCP, or SSH.
 
 pub mod client;
+pub mod detach;
 pub mod filters;
 pub mod stdcopy;
 pub mod types;

@@ -209,6 +209,9 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct CreateArgs {
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
     #[command(flatten)]
     pub create: CreateFlags,
 }

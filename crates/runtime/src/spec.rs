@@ -288,10 +288,11 @@ pub fn build(s: &ContainerSpec) -> Result<Spec, SpecError> {
         .process(process)
         .mounts(mounts)
         .linux(linux);
+    // Names are set in the container's own UTS namespace only, never the host's.
     if s.uts != NsMode::Host && !s.hostname.is_empty() {
         spec = spec.hostname(s.hostname.clone());
     }
-    if !s.domainname.is_empty() {
+    if s.uts != NsMode::Host && !s.domainname.is_empty() {
         spec = spec.domainname(s.domainname.clone());
     }
     spec.build().map_err(e)

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod images;
+pub mod pty;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use berth_api::detach::{self, DetachMatcher};
 use berth_runtime::shim::protocol::Request;
 use berth_runtime::shim::SOCKET;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -13,9 +14,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::record::Status;
 use super::{shim_client, ContainerService};
 use crate::error::{EngineError, EngineResult};
-
-/// docker's default detach sequence: ctrl-p, ctrl-q.
-pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
 
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
@@ -36,33 +34,7 @@ pub struct PendingAttach {
 
 /// docker's `--detach-keys` syntax: `ctrl-<a-z@[\]^_>` and single characters, comma-separated.
 pub fn parse_detach_keys(s: &str) -> EngineResult<Vec<u8>> {
-    let mut out = Vec::new();
-    for key in s.split(',') {
-        if let Some(c) = key.strip_prefix("ctrl-") {
-            let b = match c.as_bytes() {
-                [b] if b.is_ascii_lowercase() => b - b'a' + 1,
-                [b'@'] => 0,
-                [b'['] => 27,
-                [b'\\'] => 28,
-                [b']'] => 29,
-                [b'^'] => 30,
-                [b'_'] => 31,
-                _ => {
-                    return Err(EngineError::invalid(format!(
-                        "Invalid escape keys ({s}) provided"
-                    )))
-                }
-            };
-            out.push(b);
-        } else if key.len() == 1 {
-            out.push(key.as_bytes()[0]);
-        } else {
-            return Err(EngineError::invalid(format!(
-                "Invalid escape keys ({s}) provided"
-            )));
-        }
-    }
-    Ok(out)
+    detach::parse(s).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
 impl ContainerService {
@@ -141,7 +113,7 @@ pub async fn connect(socket: &Path, p: PendingAttach) {
         .opts
         .detach_keys
         .clone()
-        .unwrap_or_else(|| DEFAULT_DETACH_KEYS.to_vec());
+        .unwrap_or_else(|| detach::DEFAULT_KEYS.to_vec());
     let want_stdin = p.opts.stdin;
     tokio::spawn(async move {
         let (mut from_shim, mut to_shim) = shim.into_split();
@@ -186,30 +158,24 @@ async fn copy_stdin(
     keys: &[u8],
 ) -> bool {
     let mut buf = [0u8; 8192];
-    let mut matched = 0usize;
+    let mut matcher = DetachMatcher::new(keys.to_vec());
     loop {
         let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => {
+                let mut rest = Vec::new();
+                matcher.finish(&mut rest);
+                let _ = to.write_all(&rest).await;
+                return false;
+            }
             Ok(n) => n,
         };
         let mut out = Vec::with_capacity(n);
-        for &b in &buf[..n] {
-            if !keys.is_empty() && b == keys[matched] {
-                matched += 1;
-                if matched == keys.len() {
-                    let _ = to.write_all(&out).await;
-                    return true;
-                }
-                continue;
-            }
-            if matched > 0 {
-                out.extend_from_slice(&keys[..matched]);
-                matched = 0;
-            }
-            out.push(b);
-        }
+        let detached = matcher.feed(&buf[..n], &mut out);
         if to.write_all(&out).await.is_err() {
             return false;
+        }
+        if detached {
+            return true;
         }
     }
 }
@@ -218,23 +184,12 @@ async fn copy_stdin(
 mod tests {
     use super::*;
 
-    #[test]
-    fn detach_key_syntax() {
-        assert_eq!(
-            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
-            DEFAULT_DETACH_KEYS
-        );
-        assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), [1, b'x']);
-        assert!(parse_detach_keys("ctrl-1").is_err());
-        assert!(parse_detach_keys("abc").is_err());
-    }
-
     #[tokio::test]
     async fn stdin_stops_at_the_detach_keys() {
         let input: &[u8] = b"ab\x10c\x10\x11zz";
         let mut from = input;
         let mut to = Vec::new();
-        assert!(copy_stdin(&mut from, &mut to, &DEFAULT_DETACH_KEYS).await);
+        assert!(copy_stdin(&mut from, &mut to, &detach::DEFAULT_KEYS).await);
         assert_eq!(to, b"ab\x10c");
     }
 }

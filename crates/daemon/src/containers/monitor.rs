@@ -46,16 +46,15 @@ impl ContainerService {
         });
     }
 
-    /// Settles a container whose process ended.
-    pub(super) async fn exited(self: &Arc<Self>, c: &Arc<Container>, exit: ExitRecord) {
-        let dir = self.data_dir(&c.id);
+    /// Removes what a container holds only while it runs: its cgroup (the shim removes it
+    /// when it ends normally; one that was killed leaves it), the root file system mount and
+    /// the bundle.
+    pub(super) async fn release_runtime(&self, c: &Arc<Container>) {
         let id = c.id.clone();
         let images = self.images.clone();
         let bundle = self.bundle_dir(&c.id);
         let parent = self.cgroup_parent_of(&c.record().host_config);
         let _ = tokio::task::spawn_blocking(move || {
-            // The shim removes the cgroup when it ends normally; one that was killed leaves
-            // it behind.
             if let Ok(layout) = berth_runtime::cgroups::Layout::detect() {
                 if let Ok(cg) = berth_runtime::cgroups::Cgroup::open(&layout, &parent, &id) {
                     let _ = cg.delete();
@@ -67,6 +66,12 @@ impl ContainerService {
             let _ = std::fs::remove_dir_all(&bundle);
         })
         .await;
+    }
+
+    /// Settles a container whose process ended.
+    pub(super) async fn exited(self: &Arc<Self>, c: &Arc<Container>, exit: ExitRecord) {
+        let dir = self.data_dir(&c.id);
+        self.release_runtime(c).await;
         let ran_for = c
             .record()
             .state

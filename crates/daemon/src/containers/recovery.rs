@@ -27,12 +27,18 @@ impl ContainerService {
         let mut restored = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
+            if !path.join(super::record::RECORD_FILE).exists() {
+                // No record at all: a create that never finished; nothing else is there.
+                tracing::warn!(path = %path.display(), "removing an incomplete container");
+                let _ = std::fs::remove_dir_all(&path);
+                continue;
+            }
             match ContainerRecord::load(&path) {
                 Ok(rec) => restored.push(rec),
+                // A record that cannot be read is kept, with the container's logs, for
+                // someone to look at: never deleted on a guess.
                 Err(e) => {
-                    // A directory without a readable record is a create that never finished.
-                    tracing::warn!(path = %path.display(), error = %e, "removing an incomplete container");
-                    let _ = std::fs::remove_dir_all(&path);
+                    tracing::error!(path = %path.display(), error = %e, "ignoring a container whose record cannot be read")
                 }
             }
         }
@@ -49,7 +55,20 @@ impl ContainerService {
             let c = Container::new(rec);
             self.insert(c.clone());
             match status {
-                Status::Running | Status::Paused | Status::Restarting => self.reattach(c).await,
+                Status::Running | Status::Paused => self.reattach(c).await,
+                // Its process had exited (the code is recorded) and a restart was due.
+                Status::Restarting => {
+                    let _ = c.update(&self.data_dir(&c.id), |r| r.state.status = Status::Exited);
+                    tokio::spawn(self.clone().restart_at_boot(c));
+                }
+                Status::Created | Status::Exited => {
+                    if self.bundle_dir(&c.id).exists() {
+                        // The engine died between spawning a shim and recording the start.
+                        self.settle_interrupted_start(c).await;
+                    } else if status == Status::Exited {
+                        tokio::spawn(self.clone().restart_at_boot(c));
+                    }
+                }
                 Status::Removing => {
                     let svc = self.clone();
                     let id = c.id.clone();
@@ -71,6 +90,71 @@ impl ContainerService {
         let (total, running, _, _) = self.count();
         if total > 0 {
             tracing::info!(containers = total, running, "containers restored");
+        }
+    }
+
+    /// docker's restart policies when the engine starts: `always` containers start, even
+    /// those stopped by hand; `unless-stopped` ones unless stopped by hand; `on-failure` ones
+    /// that failed and have retries left.
+    async fn restart_at_boot(self: Arc<Self>, c: Arc<Container>) {
+        let rec = c.record();
+        let policy = &rec.host_config.restart_policy;
+        let wanted = rec.has_been_started
+            && match policy.name.as_str() {
+                "always" => true,
+                "unless-stopped" => !rec.manually_stopped,
+                "on-failure" => super::monitor::should_restart(&rec),
+                _ => false,
+            };
+        if !wanted {
+            return;
+        }
+        let _op = c.op.lock().await;
+        let _ = c.update(&self.data_dir(&c.id), |r| r.manually_stopped = false);
+        match self.start_locked(&c).await {
+            Ok(_) => {
+                tracing::info!(id = %c.id, policy = %policy.name, "container restarted by its policy")
+            }
+            Err(e) => {
+                tracing::warn!(id = %c.id, error = %e, "restarting the container by its policy")
+            }
+        }
+    }
+
+    /// A container whose record does not say it runs but whose bundle is there: a start was
+    /// cut short. A process that got as far as running is followed again, recorded as
+    /// running; one only created is killed, and everything of it undone.
+    async fn settle_interrupted_start(self: &Arc<Self>, c: Arc<Container>) {
+        let socket = self.bundle_dir(&c.id).join(SOCKET);
+        match shim_client::call(&socket, &Request::State).await {
+            Ok(reply) if reply.status == Some(ShimStatus::Running) => {
+                let pid = reply.pid.unwrap_or(0);
+                tracing::info!(id = %c.id, pid, "a start was cut short; the container runs");
+                let _ = c.update(&self.data_dir(&c.id), |r| {
+                    r.state.status = Status::Running;
+                    r.state.pid = pid;
+                    r.state.started_at.get_or_insert_with(Utc::now);
+                    r.has_been_started = true;
+                });
+                self.follow(c, pid);
+            }
+            Ok(_) => {
+                tracing::info!(id = %c.id, "a start was cut short; undoing it");
+                let kill = Request::Kill {
+                    signal: libc::SIGKILL,
+                    all: true,
+                };
+                let _ = shim_client::call(&socket, &kill).await;
+                // The shim ends once its process has; then nothing of the start is left.
+                for _ in 0..100 {
+                    if shim_client::call(&socket, &Request::State).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                self.release_runtime(&c).await;
+            }
+            Err(_) => self.release_runtime(&c).await,
         }
     }
 

@@ -161,7 +161,57 @@ fn ns_mode(mode: &str) -> NsMode {
     }
 }
 
-/// Builds the container's runtime spec input.
+/// What `--security-opt` asks for, parsed as docker's daemon parses it.
+#[derive(Debug, Default, PartialEq)]
+pub struct SecurityOptions {
+    pub no_new_privileges: bool,
+    /// A seccomp profile's JSON, or `unconfined`.
+    pub seccomp: Option<String>,
+}
+
+pub fn security_options(host: &HostConfig) -> EngineResult<SecurityOptions> {
+    let mut out = SecurityOptions::default();
+    for opt in host.security_opt.iter().flatten() {
+        if opt == "no-new-privileges" {
+            out.no_new_privileges = true;
+            continue;
+        }
+        if opt == "disable" {
+            continue; // a label option: there is no SELinux labelling to disable
+        }
+        let Some((key, value)) = opt.split_once('=').or_else(|| opt.split_once(':')) else {
+            return Err(EngineError::invalid(format!(
+                "invalid --security-opt 1: {opt:?}"
+            )));
+        };
+        match key {
+            // Accepted as docker accepts them on a host without AppArmor or SELinux.
+            "label" | "apparmor" => {}
+            "seccomp" => out.seccomp = Some(value.to_string()),
+            "no-new-privileges" => {
+                out.no_new_privileges = parse_bool(value).ok_or_else(|| {
+                    EngineError::invalid(format!("invalid --security-opt 2: {opt:?}"))
+                })?
+            }
+            _ => {
+                return Err(EngineError::invalid(format!(
+                    "invalid --security-opt 2: {opt:?}"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// The container's seccomp filter from `--security-opt seccomp=…` (unconfined when
 /// privileged, docker's default otherwise).
 pub fn seccomp_setting(host: &HostConfig) -> EngineResult<berth_runtime::shim::Seccomp> {
@@ -169,23 +219,83 @@ pub fn seccomp_setting(host: &HostConfig) -> EngineResult<berth_runtime::shim::S
     if host.privileged {
         return Ok(Seccomp::Unconfined);
     }
-    for opt in host.security_opt.iter().flatten() {
-        let Some((key, value)) = opt.split_once(['=', ':']) else {
-            continue;
-        };
-        if key != "seccomp" {
-            continue;
+    match security_options(host)?.seccomp {
+        None => Ok(Seccomp::Default),
+        Some(v) if v == "unconfined" => Ok(Seccomp::Unconfined),
+        Some(v) => {
+            berth_runtime::seccomp::Profile::from_json(v.as_bytes()).map_err(|e| {
+                EngineError::invalid(format!("Decoding seccomp profile failed: {e}"))
+            })?;
+            Ok(Seccomp::Custom(v))
         }
-        if value == "unconfined" {
-            return Ok(Seccomp::Unconfined);
-        }
-        berth_runtime::seccomp::Profile::from_json(value.as_bytes())
-            .map_err(|e| EngineError::invalid(format!("Decoding seccomp profile failed: {e}")))?;
-        return Ok(Seccomp::Custom(value.to_string()));
     }
-    Ok(Seccomp::Default)
 }
 
+/// What docker checks of the mounts, limits and options at create, so a bad value is
+/// refused before anything exists rather than when the container starts.
+pub fn check(host: &HostConfig) -> EngineResult<()> {
+    tmpfs_mounts(host)?;
+    rlimits(host)?;
+    seccomp_setting(host)?;
+    capabilities(host).map_err(EngineError::invalid)?;
+    if host.nano_cpus != 0 {
+        if host.cpu_period > 0 {
+            return Err(EngineError::invalid(
+                "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+            ));
+        }
+        if host.cpu_quota > 0 {
+            return Err(EngineError::invalid(
+                "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+            ));
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+        if host.nano_cpus < 10_000_000 || host.nano_cpus > cpus * 1_000_000_000 {
+            return Err(EngineError::invalid(format!(
+                "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn tmpfs_mounts(host: &HostConfig) -> EngineResult<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for (dest, opts) in host.tmpfs.iter().flatten() {
+        if !dest.starts_with('/') {
+            return Err(EngineError::invalid(format!(
+                "invalid mount config for type \"tmpfs\": invalid mount path: '{dest}' mount path must be absolute"
+            )));
+        }
+        mounts.push(tmpfs(dest, opts)?);
+    }
+    Ok(mounts)
+}
+
+fn rlimits(host: &HostConfig) -> EngineResult<Vec<oci_spec::runtime::PosixRlimit>> {
+    let mut rlimits = Vec::new();
+    for u in host.ulimits.iter().flatten() {
+        let typ = rlimit_type(&u.name)
+            .ok_or_else(|| EngineError::invalid(format!("invalid ulimit type: {}", u.name)))?;
+        if u.soft > u.hard {
+            return Err(EngineError::invalid(format!(
+                "ulimit soft limit must be less than or equal to hard limit: {} > {}",
+                u.soft, u.hard
+            )));
+        }
+        rlimits.push(
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .soft(u.soft as u64)
+                .hard(u.hard as u64)
+                .build()
+                .map_err(|e| EngineError::internal(e.to_string()))?,
+        );
+    }
+    Ok(rlimits)
+}
+
+/// Builds the container's runtime spec input.
 pub fn build(
     rec: &ContainerRecord,
     rootfs: &Path,
@@ -199,34 +309,9 @@ pub fn build(
         bind(&etc.hostname, "/etc/hostname", false)?,
         bind(&etc.hosts, "/etc/hosts", false)?,
     ];
-    for (dest, opts) in host.tmpfs.iter().flatten() {
-        if !dest.starts_with('/') {
-            return Err(EngineError::invalid(format!(
-                "invalid mount path {dest:?}: it must be absolute"
-            )));
-        }
-        mounts.push(tmpfs(dest, opts)?);
-    }
-    let mut rlimits = Vec::new();
-    for u in host.ulimits.iter().flatten() {
-        let typ = rlimit_type(&u.name)
-            .ok_or_else(|| EngineError::invalid(format!("invalid ulimit type: {}", u.name)))?;
-        rlimits.push(
-            PosixRlimitBuilder::default()
-                .typ(typ)
-                .soft(u.soft as u64)
-                .hard(u.hard as u64)
-                .build()
-                .map_err(|e| EngineError::internal(e.to_string()))?,
-        );
-    }
-    let security = host.security_opt.clone().unwrap_or_default();
-    let no_new_privileges = security.iter().any(|o| {
-        matches!(
-            o.as_str(),
-            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
-        )
-    });
+    mounts.extend(tmpfs_mounts(host)?);
+    let rlimits = rlimits(host)?;
+    let no_new_privileges = security_options(host)?.no_new_privileges;
     let caps = capabilities(host).map_err(EngineError::invalid)?;
     Ok(ContainerSpec {
         rootfs: rootfs.to_path_buf(),

@@ -180,22 +180,42 @@ impl ContainerService {
         self.start_locked(&c).await.map(|_| ())
     }
 
-    /// `docker wait`: the exit code once `condition` is met.
-    pub async fn wait(
-        &self,
-        name: &str,
-        condition: WaitCondition,
-    ) -> EngineResult<ContainerWaitResponse> {
+    /// `docker wait`: what to wait for, fixed now (so an exit that comes before the caller
+    /// awaits it is not missed).
+    pub fn waiter(&self, name: &str, condition: WaitCondition) -> EngineResult<Waiter> {
         let c = self.find(name)?;
-        let mut rx = c.lifecycle.subscribe();
+        let rx = c.lifecycle.subscribe();
         let start: Lifecycle = *rx.borrow();
-        let rec = c.record();
         let already = match condition {
-            WaitCondition::NotRunning => !rec.state.status.is_active(),
+            WaitCondition::NotRunning => !c.record().state.status.is_active(),
             _ => false,
         };
-        if !already {
-            let result = rx
+        Ok(Waiter {
+            c,
+            rx,
+            start,
+            condition,
+            already,
+        })
+    }
+}
+
+/// A `docker wait` in progress.
+pub struct Waiter {
+    c: Arc<Container>,
+    rx: tokio::sync::watch::Receiver<Lifecycle>,
+    start: Lifecycle,
+    condition: WaitCondition,
+    already: bool,
+}
+
+impl Waiter {
+    /// The exit code once the condition is met.
+    pub async fn wait(mut self) -> EngineResult<ContainerWaitResponse> {
+        if !self.already {
+            let (start, condition) = (self.start, self.condition);
+            let result = self
+                .rx
                 .wait_for(|l| match condition {
                     WaitCondition::Removed => l.removed,
                     _ => l.exits > start.exits || l.removed,
@@ -205,7 +225,7 @@ impl ContainerService {
                 return Err(EngineError::unavailable("the engine is shutting down"));
             }
         }
-        let rec = c.record();
+        let rec = self.c.record();
         let error = (!rec.state.error.is_empty()).then(|| WaitError {
             message: rec.state.error.clone(),
         });

@@ -142,11 +142,10 @@ pub async fn action(
 /// client can start the container on another connection meanwhile.
 async fn wait(engine: &Arc<Engine>, id: String, q: &Query) -> EngineResult<HttpResponse> {
     let condition = WaitCondition::parse(q.get("condition").unwrap_or_default())?;
-    engine.containers.find(&id)?;
+    let waiter = engine.containers.waiter(&id, condition)?;
     let (mut writer, body) = response::channel(0);
-    let engine = engine.clone();
     tokio::spawn(async move {
-        let result = engine.containers.wait(&id, condition).await;
+        let result = waiter.wait().await;
         let value = match result {
             Ok(r) => serde_json::to_value(r).unwrap_or_default(),
             Err(e) => serde_json::json!({"StatusCode": -1, "Error": {"Message": e.message}}),

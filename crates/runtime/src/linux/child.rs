@@ -129,6 +129,15 @@ fn become_container(
     {
         mounts::readonly_root()?;
     }
+    let own_uts = linux.namespaces().as_ref().is_some_and(|ns| {
+        ns.iter()
+            .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Uts && n.path().is_none())
+    });
+    if (spec.hostname().is_some() || spec.domainname().is_some()) && !own_uts {
+        return Err(StartError::engine(
+            "a hostname or domain name needs the container's own UTS namespace",
+        ));
+    }
     if let Some(h) = spec.hostname() {
         rustix::system::sethostname(h.as_bytes()).map_err(|e| StartError::os("sethostname", e))?;
     }

@@ -86,7 +86,8 @@ fn parse_group(text: &str) -> Vec<(String, u32, Vec<String>)> {
 
 /// Resolves `spec` (empty means root) inside the container root, as docker does: numeric
 /// ids need no entry (a missing passwd entry for a uid is fine), names must exist;
-/// supplementary groups come from /etc/group membership plus `extra_groups`.
+/// supplementary groups come from /etc/group membership (unless a group is given) plus
+/// `extra_groups`.
 pub fn resolve(
     root: impl AsFd,
     spec: &str,
@@ -127,7 +128,8 @@ pub fn resolve(
         };
     }
     let mut additional = Vec::new();
-    if let Some(name) = &name {
+    // Membership groups come only with the implicit form: `user:group` names the one group.
+    if let (Some(name), None) = (&name, group_part) {
         for (_, id, members) in &groups {
             if members.iter().any(|m| m == name) && *id != gid && !additional.contains(id) {
                 additional.push(*id);
@@ -183,7 +185,12 @@ mod tests {
             (id.uid, id.gid, id.additional_gids.clone()),
             (1000, 1000, vec![10])
         );
-        assert_eq!(resolve(&root, "app:staff", &[]).unwrap().gid, 50);
+        let id = resolve(&root, "app:staff", &[]).unwrap();
+        assert_eq!(
+            (id.gid, id.additional_gids),
+            (50, vec![]),
+            "no membership groups"
+        );
         assert_eq!(resolve(&root, "1000:7", &[]).unwrap().gid, 7);
         let id = resolve(&root, "4242", &["staff".into()]).unwrap();
         assert_eq!(

@@ -103,24 +103,27 @@ pub async fn attach(client: Client, args: AttachArgs) -> CliResult {
         logs: false,
         detach_keys: args.detach_keys.clone().unwrap_or_default(),
     };
+    let keys = streams::detach_keys(args.detach_keys.as_deref())?;
     let conn = client.container_attach(&id, &params).await?;
+    // Waiting from before the stream, so an exit is never missed between the two.
+    let waiting = client.container_wait_begin(&id, "next-exit").await?;
     let raw = (tty && stdin).then(streams::RawTerminal::enter);
     if tty {
         streams::follow_resizes(client.clone(), id.clone());
     } else if args.sig_proxy {
         streams::proxy_signals(client.clone(), id.clone());
     }
-    streams::stream(conn, tty, stdin).await?;
+    let ended = streams::stream(conn, tty, stdin.then_some(keys.as_slice())).await?;
     drop(raw);
-    // Detached or ended: if it ended, exit with its code, as docker does.
-    let info = client.container_inspect(&id).await?;
-    if info["State"]["Running"].as_bool() == Some(false) {
-        let code = info["State"]["ExitCode"].as_i64().unwrap_or(0);
-        if code != 0 {
-            return Err(CliError::silent(code.clamp(0, 255) as u8));
-        }
+    if ended == streams::Ended::Detached {
+        return Ok(());
     }
-    Ok(())
+    // The output ended: the container exited, and `attach` exits with its code.
+    let status = Client::container_wait_end(waiting).await?;
+    match status.status_code {
+        0 => Ok(()),
+        code => Err(CliError::silent(code.clamp(0, 255) as u8)),
+    }
 }
 
 pub async fn prune(client: &Client, args: PruneArgs) -> CliResult {

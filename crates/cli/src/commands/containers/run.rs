@@ -18,6 +18,9 @@ async fn create_container(
     req: &berth_api::types::ContainerCreateRequest,
 ) -> CliResult<String> {
     let name = flags.name.clone().unwrap_or_default();
+    // As docker: the ID file is claimed before the container exists, so a clash creates
+    // nothing, and given up if the create fails.
+    let cidfile = flags.cidfile.as_deref().map(CidFile::claim).transpose()?;
     let created = match client.container_create(&name, req).await {
         Err(e) if e.is_not_found() && e.to_string().contains("No such image") => {
             let image = with_latest(&flags.image);
@@ -37,18 +40,59 @@ async fn create_container(
     for w in &created.warnings {
         eprintln!("WARNING: {w}");
     }
-    if let Some(path) = &flags.cidfile {
-        if path.exists() {
-            return Err(CliError::usage(format!(
-                "container ID file found, make sure the other container isn't running or delete {}",
-                path.display()
-            )));
-        }
-        std::fs::write(path, &created.id).map_err(|e| {
-            CliError::usage(format!("failed to write the container ID to the file: {e}"))
-        })?;
+    if let Some(cidfile) = cidfile {
+        cidfile.write(&created.id)?;
     }
     Ok(created.id)
+}
+
+/// A `--cidfile` claimed for the container about to be created; removed again if it is
+/// dropped before the ID is written.
+struct CidFile {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl CidFile {
+    fn claim(path: &std::path::Path) -> CliResult<CidFile> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    CliError::usage(format!(
+                        "container ID file found, make sure the other container isn't running or delete {}",
+                        path.display()
+                    ))
+                } else {
+                    CliError::usage(format!("failed to create the container ID file: {e}"))
+                }
+            })?;
+        Ok(CidFile {
+            path: path.to_path_buf(),
+            file: Some(file),
+        })
+    }
+
+    fn write(mut self, id: &str) -> CliResult {
+        use std::io::Write;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| CliError::general("cidfile"))?;
+        file.write_all(id.as_bytes()).map_err(|e| {
+            CliError::usage(format!("failed to write the container ID to the file: {e}"))
+        })
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 fn with_latest(image: &str) -> String {
@@ -88,7 +132,7 @@ fn start_error(e: ClientError) -> CliError {
 
 pub async fn create(client: &Client, args: CreateArgs) -> CliResult {
     let f = &args.create;
-    let req = request::build(f, f.interactive, true, true, false)?;
+    let req = request::build(f, f.interactive, true, true, args.rm)?;
     let id = create_container(client, f, &req).await?;
     super::super::print(&format!("{id}\n"))
 }
@@ -116,6 +160,7 @@ pub async fn run(client: Client, args: RunArgs) -> CliResult {
             streams.iter().any(|s| s == "stderr"),
         )
     };
+    let keys = streams::detach_keys(args.detach_keys.as_deref())?;
     let req = request::build(f, attach_stdin, attach_stdout, attach_stderr, args.rm)?;
     let id = create_container(&client, f, &req).await?;
     if args.detach {
@@ -161,7 +206,10 @@ pub async fn run(client: Client, args: RunArgs) -> CliResult {
         streams::proxy_signals(client.clone(), id.clone());
     }
     if let Some(conn) = attached {
-        streams::stream(conn, f.tty, attach_stdin).await?;
+        let stdin = attach_stdin.then_some(keys.as_slice());
+        if streams::stream(conn, f.tty, stdin).await? == streams::Ended::Detached {
+            return Ok(());
+        }
     }
     drop(raw);
     let status = Client::container_wait_end(waiting)
@@ -203,6 +251,7 @@ pub async fn start(client: Client, args: StartArgs) -> CliResult {
             logs: false,
             detach_keys: args.detach_keys.clone().unwrap_or_default(),
         };
+        let keys = streams::detach_keys(args.detach_keys.as_deref())?;
         let conn = client.container_attach(id, &params).await?;
         let waiting = client.container_wait_begin(id, "next-exit").await?;
         let raw = (tty && stdin).then(streams::RawTerminal::enter);
@@ -212,8 +261,11 @@ pub async fn start(client: Client, args: StartArgs) -> CliResult {
         } else {
             streams::proxy_signals(client.clone(), id.clone());
         }
-        streams::stream(conn, tty, stdin).await?;
+        let ended = streams::stream(conn, tty, stdin.then_some(keys.as_slice())).await?;
         drop(raw);
+        if ended == streams::Ended::Detached {
+            return Ok(());
+        }
         let status = Client::container_wait_end(waiting).await?;
         return match status.status_code {
             0 => Ok(()),

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Read};
 use std::os::fd::AsFd;
 
 use berth_api::client::Hijacked;
+use berth_api::detach::DetachMatcher;
 use berth_api::Client;
 use tokio::io::{AsyncWriteExt, WriteHalf};
 
@@ -57,18 +58,42 @@ pub fn terminal_size() -> Option<(u16, u16)> {
         .map(|w| (w.ws_row, w.ws_col))
 }
 
+/// How an attached stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The container's output ended (it exited, or the engine let go).
+    Output,
+    /// The user typed the detach keys; the container goes on.
+    Detached,
+}
+
+/// The detach keys of `--detach-keys`, or docker's default.
+pub fn detach_keys(flag: Option<&str>) -> CliResult<Vec<u8>> {
+    match flag {
+        None | Some("") => Ok(berth_api::detach::DEFAULT_KEYS.to_vec()),
+        Some(k) => berth_api::detach::parse(k).map_err(|e| CliError::usage(e.to_string())),
+    }
+}
+
 /// Copies our stdin to the container on a thread of its own (a blocking read of a terminal
-/// cannot be cancelled; the thread simply ends with the process).
-fn pump_stdin(mut to: WriteHalf<Hijacked>) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+/// cannot be cancelled; the thread simply ends with the process). The detach keys are
+/// passed on too, so the engine detaches just as we do and leaves the container's stdin
+/// open; the returned receiver fires when they were typed.
+fn pump_stdin(mut to: WriteHalf<Hijacked>, keys: Vec<u8>) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<u8>, bool)>(8);
+    let (detached_tx, detached_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
         let mut buf = vec![0u8; 16 * 1024];
+        let mut matcher = DetachMatcher::new(keys);
+        let mut scratch = Vec::new();
         loop {
             match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
-                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                    scratch.clear();
+                    let detached = matcher.feed(&buf[..n], &mut scratch);
+                    if tx.blocking_send((buf[..n].to_vec(), detached)).is_err() || detached {
                         return;
                     }
                 }
@@ -76,34 +101,50 @@ fn pump_stdin(mut to: WriteHalf<Hijacked>) {
         }
     });
     tokio::spawn(async move {
-        while let Some(chunk) = rx.recv().await {
+        while let Some((chunk, detached)) = rx.recv().await {
             if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+            if detached {
+                let _ = to.flush().await;
+                let _ = detached_tx.send(());
                 return;
             }
         }
         // Our stdin ended: so does the container's (when it reads it once).
         let _ = to.shutdown().await;
     });
+    detached_rx
 }
 
-/// Streams an attached connection until the container's output ends.
-pub async fn stream(conn: Hijacked, tty: bool, stdin: bool) -> CliResult {
+/// Streams an attached connection until the container's output ends or, with stdin
+/// attached, the user detaches.
+pub async fn stream(conn: Hijacked, tty: bool, stdin: Option<&[u8]>) -> CliResult<Ended> {
     let (mut from, to) = tokio::io::split(conn);
-    // Without stdin, the write half is held (not closed) for as long as output flows.
-    let _held = if stdin {
-        pump_stdin(to);
-        None
-    } else {
-        Some(to)
-    };
     let mut stdout = tokio::io::stdout();
-    let result = if tty {
-        tokio::io::copy(&mut from, &mut stdout).await.map(|_| ())
-    } else {
-        let mut stderr = tokio::io::stderr();
-        berth_api::stdcopy::demux(&mut from, &mut stdout, &mut stderr).await
+    let copy = async {
+        if tty {
+            tokio::io::copy(&mut from, &mut stdout).await.map(|_| ())
+        } else {
+            let mut stderr = tokio::io::stderr();
+            berth_api::stdcopy::demux(&mut from, &mut stdout, &mut stderr).await
+        }
     };
-    let _ = stdout.flush().await;
+    let result = match stdin {
+        Some(keys) => {
+            let ended = pump_stdin(to, keys.to_vec());
+            tokio::select! {
+                r = copy => r.map(|()| Ended::Output),
+                Ok(()) = ended => Ok(Ended::Detached),
+            }
+        }
+        None => {
+            // Without stdin, the write half is held (not closed) for as long as output flows.
+            let _held = to;
+            copy.await.map(|()| Ended::Output)
+        }
+    };
+    let _ = tokio::io::stdout().flush().await;
     result.map_err(|e| CliError::general(format!("error while attached: {e}")))
 }
 

@@ -1,0 +1,235 @@
+//! More of the container lifecycle through the CLI: a terminal and the detach keys, restart
+//! policies when the engine starts again, and what `create` refuses before anything exists.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::images::{docker_archive, Image};
+use common::pty::Terminal;
+use common::{assert_contains, Daemon};
+
+fn with_busybox() -> Daemon {
+    let d = Daemon::start();
+    d.load(&docker_archive(
+        &[Image::busybox().tagged("busybox:latest")],
+    ));
+    d
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn status(d: &Daemon, name: &str) -> String {
+    d.ok(&["inspect", "-f", "{{.State.Status}}", name])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_terminal_detach_keys_and_attach_again() {
+    let d = with_busybox();
+    let mut cmd = d.cli();
+    cmd.args(["run", "-it", "--name", "term", "busybox", "sh"]);
+    let mut t = Terminal::spawn(cmd, 30, 100);
+    t.type_in(b"tty; stty size; echo $TERM\r");
+    t.expect("/dev/console");
+    t.expect("30 100");
+    t.expect("xterm");
+    // ctrl-p ctrl-q: the CLI returns at once, the container goes on.
+    t.type_in(b"\x10\x11");
+    assert_eq!(t.wait(), 0);
+    assert_eq!(status(&d, "term"), "running");
+
+    // Custom keys on attach; a broken partial sequence still lets the keys work.
+    let mut cmd = d.cli();
+    cmd.args(["attach", "--detach-keys", "ctrl-x,x", "term"]);
+    let mut t = Terminal::spawn(cmd, 24, 80);
+    t.type_in(b"echo attached-$((40+2))\r");
+    t.expect("attached-42");
+    t.type_in(b"\x18\x18x");
+    assert_eq!(t.wait(), 0);
+    assert_eq!(status(&d, "term"), "running");
+
+    // Attached again, the shell's exit ends attach with its code.
+    let mut cmd = d.cli();
+    cmd.args(["attach", "term"]);
+    let mut t = Terminal::spawn(cmd, 24, 80);
+    t.type_in(b"exit 3\r");
+    assert_eq!(t.wait(), 3);
+    assert_eq!(
+        d.ok(&["inspect", "-f", "{{.State.ExitCode}}", "term"])
+            .trim(),
+        "3"
+    );
+    let r = d.run(&["run", "-it", "--detach-keys", "ctrl-1", "busybox", "true"]);
+    assert_eq!(r.status, 125);
+    assert_contains(&r.stderr, "Invalid escape keys (ctrl-1) provided");
+}
+
+#[test]
+fn restart_policies_when_the_engine_starts_again() {
+    let mut d = with_busybox();
+    let forever = [
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+    ];
+    for (name, policy) in [
+        ("always-stopped", "always"),
+        ("unless-stopped", "unless-stopped"),
+        ("no-policy", "no"),
+    ] {
+        let mut args = vec!["run", "-d", "--name", name, "--restart", policy, "busybox"];
+        args.extend(forever);
+        d.ok(&args);
+        d.ok(&["stop", "-t", "1", name]);
+    }
+    // One that ends while the engine is away, with a policy that wants it back.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "comes-back",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 4",
+    ]);
+    d.kill9();
+    std::thread::sleep(Duration::from_millis(1500));
+    d.relaunch();
+    // docker: `always` starts again even after a manual stop; `unless-stopped` does not.
+    eventually("the always container", || {
+        status(&d, "always-stopped") == "running"
+    });
+    eventually("the container that ended meanwhile", || {
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            "comes-back",
+        ])
+        .trim()
+        .starts_with("running")
+            || status(&d, "comes-back") == "restarting"
+    });
+    assert_eq!(status(&d, "unless-stopped"), "exited");
+    assert_eq!(status(&d, "no-policy"), "exited");
+}
+
+#[test]
+fn create_refuses_bad_options_before_anything_exists() {
+    let d = with_busybox();
+    let refused = [
+        (
+            vec!["--security-opt", "bogus=1"],
+            "invalid --security-opt 2: \"bogus=1\"",
+        ),
+        (
+            vec!["--security-opt", "nothing"],
+            "invalid --security-opt 1: \"nothing\"",
+        ),
+        (
+            vec!["--ulimit", "nofile=10:5"],
+            "soft limit must be less than or equal to hard limit",
+        ),
+        (vec!["--tmpfs", "relative"], "mount path must be absolute"),
+        (
+            vec!["--cpus", "0.5", "--cpu-quota", "1000"],
+            "Nano CPUs and CPU Quota cannot both be set",
+        ),
+        (vec!["--cpus", "1000"], "Range of CPUs is from 0.01 to"),
+    ];
+    for (flags, message) in refused {
+        let mut args = vec!["create"];
+        args.extend(&flags);
+        args.extend(["busybox", "true"]);
+        let r = d.run(&args);
+        assert_eq!(r.status, 125, "{flags:?}: {}", r.stderr);
+        assert_contains(&r.stderr, message);
+    }
+    assert!(
+        d.ok(&["ps", "-aq"]).trim().is_empty(),
+        "nothing was created"
+    );
+
+    // A container ID file that exists already: refused before the container is made.
+    let cidfile = d.dir.path().join("cid");
+    std::fs::write(&cidfile, "taken").unwrap();
+    let cid = cidfile.to_str().unwrap();
+    let r = d.run(&["run", "-d", "--cidfile", cid, "busybox", "true"]);
+    assert_eq!(r.status, 125);
+    assert_contains(&r.stderr, "container ID file found");
+    assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
+    std::fs::remove_file(&cidfile).unwrap();
+    let id = d.ok(&["create", "--cidfile", cid, "busybox", "true"]);
+    assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
+    d.ok(&["rm", id.trim()]);
+    // A failed create gives the file up again.
+    std::fs::remove_file(&cidfile).unwrap();
+    let r = d.run(&[
+        "create",
+        "--cidfile",
+        cid,
+        "--ulimit",
+        "bogus=1",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(r.status, 125);
+    assert!(!cidfile.exists());
+}
+
+#[test]
+fn create_rm_no_new_privileges_and_explicit_groups() {
+    let d = with_busybox();
+    let id = d
+        .ok(&["create", "--rm", "busybox", "true"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        d.ok(&["inspect", "-f", "{{.HostConfig.AutoRemove}}", &id])
+            .trim(),
+        "true"
+    );
+    d.ok(&["start", "-a", &id]);
+    eventually("the removal", || d.ok(&["ps", "-aq"]).trim().is_empty());
+
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    ]);
+    assert_contains(&out, "1");
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges=false",
+        "busybox",
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    ]);
+    assert_contains(&out, "0");
+    // `user:group` makes that group the only one.
+    assert_eq!(
+        d.ok(&["run", "--rm", "-u", "root:65534", "busybox", "id", "-G"])
+            .trim(),
+        "65534"
+    );
+}
