@@ -51,6 +51,10 @@ class Engine:
     def versions(self):
         return {}
 
+    def shim_pids(self):
+        """The pids of the processes the engine keeps per running container."""
+        raise NotImplementedError
+
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, timeout=60):
         for d in (self.data_root, self.exec_root):
@@ -145,6 +149,9 @@ class Berth(Engine):
         out = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
         return {"berth": out.stdout.strip() or out.stderr.strip()}
 
+    def shim_pids(self):
+        return processes_named("berth-shim", self.exec_root)
+
 
 class Docker(Engine):
     """dockerd beside Berth. It launches its own containerd, whose memory counts too.
@@ -212,6 +219,10 @@ class Docker(Engine):
                 pass
         self._absent = []
 
+    def shim_pids(self):
+        # containerd-shim-runc-v2, as the kernel truncates its name; ours name our namespace.
+        return processes_named("containerd-shim", self.namespaces[0])
+
     def versions(self):
         def first_line(cmd):
             out = subprocess.run(cmd, capture_output=True, text=True)
@@ -221,6 +232,23 @@ class Docker(Engine):
 
 
 # -- /proc helpers -----------------------------------------------------------------------
+
+def processes_named(comm, needle):
+    """Pids whose name is `comm` and whose command line mentions `needle`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != comm:
+                    continue
+        except OSError:
+            continue
+        if needle in cmdline(int(entry)):
+            found.append(int(entry))
+    return found
+
 
 def rss_bytes(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:

@@ -1,4 +1,5 @@
-"""Test images made here, never downloaded: a `docker save`-format tarball of random layers.
+"""Test images made here, never downloaded: `docker save`-format tarballs of random layers
+(for load and save) and of Debian's static busybox (for the containers the run benchmarks start).
 
 The layout (file names, sizes, modes, times) is fixed so every run measures the same shape of
 work; the bytes come from os.urandom so neither engine gains from compression or deduplication.
@@ -12,6 +13,7 @@ import os
 import platform
 import random
 import shutil
+import subprocess
 import tarfile
 
 MIB = 1024 * 1024
@@ -109,37 +111,61 @@ def _arch():
             "s390x": "s390x", "riscv64": "riscv64"}.get(m, m)
 
 
+def _write_save_archive(path, stage, layer_tars, config, ref):
+    """Turns layer tarballs in `stage` into a `docker save` archive at `path`: per-layer
+    directories holding layer.tar, VERSION and json as docker writes them, the config (given
+    without rootfs, which is filled in), manifest.json and repositories. Returns the config
+    digest, the diff IDs and the size of each layer.tar."""
+    diff_ids, layer_bytes, dirs, parent = [], [], [], ""
+    for tmp in layer_tars:
+        digest = _sha256_file(tmp)
+        diff_ids.append("sha256:" + digest)
+        layer_bytes.append(os.path.getsize(tmp))
+        os.makedirs(os.path.join(stage, digest))
+        os.rename(tmp, os.path.join(stage, digest, "layer.tar"))
+        with open(os.path.join(stage, digest, "VERSION"), "w") as f:
+            f.write("1.0")
+        with open(os.path.join(stage, digest, "json"), "w") as f:
+            v1 = {"id": digest, "created": CREATED, "os": "linux"}
+            if parent:
+                v1["parent"] = parent
+            json.dump(v1, f)
+        dirs.append(digest)
+        parent = digest
+    config = dict(config, rootfs={"type": "layers", "diff_ids": diff_ids})
+    config_bytes = json.dumps(config, separators=(",", ":")).encode()
+    config_hex = hashlib.sha256(config_bytes).hexdigest()
+    with open(os.path.join(stage, config_hex + ".json"), "wb") as f:
+        f.write(config_bytes)
+    name, _, tag = ref.rpartition(":")
+    manifest = [{"Config": config_hex + ".json", "RepoTags": [ref],
+                 "Layers": [d + "/layer.tar" for d in dirs]}]
+    with open(os.path.join(stage, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    with open(os.path.join(stage, "repositories"), "w") as f:
+        json.dump({name: {tag: dirs[-1]}}, f)
+    # Sorted, as docker save writes its archive (a walk of its staging directory).
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in sorted(os.listdir(stage)):
+            tar.add(os.path.join(stage, entry), arcname=entry, filter=_normalise)
+    return "sha256:" + config_hex, diff_ids, layer_bytes
+
+
 def make_save_tarball(path, ref="berth-bench:latest", layers=5, total=200 * MIB,
                       spec=LayerSpec()):
-    """Writes a `docker save`-format archive to `path`: per-layer directories holding
-    layer.tar (plus VERSION and json as docker writes them), the config, manifest.json and
-    repositories. `total` bytes of file content are split evenly across `layers` layers."""
+    """Writes a `docker save`-format archive of random content to `path`: `total` bytes of
+    file content split evenly across `layers` layers."""
     stage = path + ".d"
     os.makedirs(stage)
     try:
-        diff_ids, layer_bytes, dirs, files = [], [], [], 0
-        parent = ""
+        tars, files = [], 0
         for i in range(layers):
             size = total // layers + (total % layers if i == layers - 1 else 0)
             tmp = os.path.join(stage, f"layer{i}.tar")
             listing = _layer_files(i, size, spec)
             files += len(listing)
             _write_layer(tmp, listing)
-            digest = _sha256_file(tmp)
-            diff_ids.append("sha256:" + digest)
-            layer_bytes.append(os.path.getsize(tmp))
-            os.makedirs(os.path.join(stage, digest))
-            os.rename(tmp, os.path.join(stage, digest, "layer.tar"))
-            with open(os.path.join(stage, digest, "VERSION"), "w") as f:
-                f.write("1.0")
-            with open(os.path.join(stage, digest, "json"), "w") as f:
-                v1 = {"id": digest, "created": CREATED, "os": "linux"}
-                if parent:
-                    v1["parent"] = parent
-                json.dump(v1, f)
-            dirs.append(digest)
-            parent = digest
-
+            tars.append(tmp)
         config = {
             "architecture": _arch(),
             "os": "linux",
@@ -154,27 +180,49 @@ def make_save_tarball(path, ref="berth-bench:latest", layers=5, total=200 * MIB,
                  "created_by": f"/bin/sh -c #(nop) bench layer {i + 1} of {layers}"}
                 for i in range(layers)
             ],
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
         }
-        config_bytes = json.dumps(config, separators=(",", ":")).encode()
-        config_hex = hashlib.sha256(config_bytes).hexdigest()
-        with open(os.path.join(stage, config_hex + ".json"), "wb") as f:
-            f.write(config_bytes)
-        name, _, tag = ref.rpartition(":")
-        manifest = [{"Config": config_hex + ".json", "RepoTags": [ref],
-                     "Layers": [d + "/layer.tar" for d in dirs]}]
-        with open(os.path.join(stage, "manifest.json"), "w") as f:
-            json.dump(manifest, f)
-        with open(os.path.join(stage, "repositories"), "w") as f:
-            json.dump({name: {tag: dirs[-1]}}, f)
-
-        # Sorted, as docker save writes its archive (a walk of its staging directory).
-        with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
-            for entry in sorted(os.listdir(stage)):
-                tar.add(os.path.join(stage, entry), arcname=entry, filter=_normalise)
-        return ImageInfo(path=path, ref=ref, config_digest="sha256:" + config_hex,
-                         diff_ids=diff_ids, layer_bytes=layer_bytes, content_bytes=total,
+        digest, diff_ids, layer_bytes = _write_save_archive(path, stage, tars, config, ref)
+        return ImageInfo(path=path, ref=ref, config_digest=digest, diff_ids=diff_ids,
+                         layer_bytes=layer_bytes, content_bytes=total,
                          tar_bytes=os.path.getsize(path), files=files)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+BUSYBOX = "/bin/busybox"  # Debian's busybox-static
+
+
+def make_busybox_tarball(path, ref="berth-bench-busybox:latest"):
+    """A one-layer image of Debian's static busybox: /bin/busybox, a link per applet, and
+    /etc/passwd and /etc/group. The containers the run benchmarks start come from it."""
+    if not os.path.exists(BUSYBOX):
+        raise RuntimeError(f"{BUSYBOX} not found: install Debian's busybox-static")
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    stage = path + ".d"
+    os.makedirs(stage)
+    try:
+        tmp = os.path.join(stage, "layer.tar")
+        with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+            for d in ("bin", "etc", "tmp", "root"):
+                tar.addfile(_info(d + "/", tarfile.DIRTYPE, mode=0o755))
+            size = os.path.getsize(BUSYBOX)
+            with open(BUSYBOX, "rb") as f:
+                tar.addfile(_info("bin/busybox", tarfile.REGTYPE, size, 0o755), f)
+            for a in sorted(set(applets) - {"busybox"}):
+                link = _info(f"bin/{a}", tarfile.SYMTYPE, mode=0o777)
+                link.linkname = "busybox"
+                tar.addfile(link)
+            for name, text in (("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+                               ("etc/group", b"root:x:0:\n")):
+                tar.addfile(_info(name, tarfile.REGTYPE, len(text)), io.BytesIO(text))
+        config = {"architecture": _arch(), "os": "linux", "created": CREATED,
+                  "config": {"Env": ["PATH=/bin"], "Cmd": ["sh"]},
+                  "history": [{"created": CREATED, "created_by": "busybox-static"}]}
+        digest, diff_ids, layer_bytes = _write_save_archive(path, stage, [tmp], config, ref)
+        return ImageInfo(path=path, ref=ref, config_digest=digest, diff_ids=diff_ids,
+                         layer_bytes=layer_bytes, content_bytes=size,
+                         tar_bytes=os.path.getsize(path), files=len(applets) + 3)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
