@@ -210,6 +210,7 @@ async fn spawn_shim(bundle: &std::path::Path) -> EngineResult<i32> {
     let log = std::fs::File::create(bundle.join("shim.log"))
         .map_err(|e| EngineError::internal(format!("creating shim.log: {e}")))?;
     let mut child = tokio::process::Command::new(exe)
+        .arg0("berth")
         .arg("shim")
         .arg(bundle)
         .stdin(Stdio::null())

@@ -95,6 +95,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("usage: berth shim <bundle>");
         return ExitCode::from(125);
     };
+    // Named as what it is in `ps` and `top` (the binary may have been run as /proc/self/exe).
+    let _ = rustix::thread::set_name(c"berth-shim");
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
