@@ -233,3 +233,25 @@ fn create_rm_no_new_privileges_and_explicit_groups() {
         "65534"
     );
 }
+
+#[test]
+fn the_loopback_interface_is_up() {
+    let d = with_busybox();
+    // IFF_UP | IFF_LOOPBACK, read through the container's own /sys.
+    for network in ["none", "default"] {
+        assert_eq!(
+            d.ok(&[
+                "run",
+                "--rm",
+                "--network",
+                network,
+                "busybox",
+                "cat",
+                "/sys/class/net/lo/flags"
+            ])
+            .trim(),
+            "0x9",
+            "--network {network}"
+        );
+    }
+}

@@ -249,7 +249,11 @@ fn join_namespaces(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<(
         }
     }
     // SAFETY: unshare on this single-threaded process; it changes only namespace membership.
-    unsafe { rustix::thread::unshare_unsafe(fresh) }.map_err(|e| StartError::os("unshare", e))
+    unsafe { rustix::thread::unshare_unsafe(fresh) }.map_err(|e| StartError::os("unshare", e))?;
+    if fresh.contains(UnshareFlags::NEWNET) {
+        super::loopback::up()?;
+    }
+    Ok(())
 }
 
 /// /dev/console: the terminal (already our stdin), bound over an empty file.

@@ -10,6 +10,7 @@ pub mod caps;
 pub mod child;
 pub mod devices;
 pub mod launch;
+pub mod loopback;
 pub mod mounts;
 pub mod paths;
 pub mod user;
