@@ -1,0 +1,237 @@
+//! Compatibility for containers: the docker CLI (Debian's docker.io, client only) and
+//! docker-py (Debian's python3-docker) run the container lifecycle against Berth's socket.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::images::{docker_archive, Image};
+use common::pty::Terminal;
+use common::{assert_contains, Daemon};
+
+const DOCKER: &str = "/usr/bin/docker";
+
+fn docker_command(d: &Daemon) -> Command {
+    let mut cmd = Command::new(DOCKER);
+    cmd.env_remove("DOCKER_HOST")
+        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        .arg("-H")
+        .arg(d.host());
+    cmd
+}
+
+fn docker_run(d: &Daemon, args: &[&str]) -> Output {
+    docker_command(d)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{DOCKER}: {e} (install docker.io: scripts/install-deps)"))
+}
+
+fn docker(d: &Daemon, args: &[&str]) -> String {
+    let out = docker_run(d, args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn with_busybox() -> Daemon {
+    let d = Daemon::start();
+    d.load(&docker_archive(
+        &[Image::busybox().tagged("busybox:latest")],
+    ));
+    d
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn docker_cli_runs_the_lifecycle() {
+    let d = with_busybox();
+    // Foreground: output, stderr and the exit code come through.
+    let out = docker_run(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi; echo oops >&2; exit 4",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+    let out = docker_run(&d, &["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+
+    let id = docker(
+        &d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "svc",
+            "busybox",
+            "sh",
+            "-c",
+            "echo up; trap 'echo down; exit 0' TERM; while true; do sleep 0.1; done",
+        ],
+    )
+    .trim()
+    .to_string();
+    assert_eq!(id.len(), 64);
+    let ps = docker(&d, &["ps"]);
+    assert_contains(&ps, &id[..12]);
+    assert_contains(&ps, "svc");
+    assert_eq!(
+        docker(&d, &["ps", "--format", "{{.Names}} {{.Image}}"]).trim(),
+        "svc busybox"
+    );
+    assert_eq!(
+        docker(
+            &d,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Running}} {{.Name}} {{.Config.Image}}",
+                "svc"
+            ]
+        )
+        .trim(),
+        "true /svc busybox"
+    );
+    eventually("the first log line", || {
+        docker(&d, &["logs", "svc"]).contains("up")
+    });
+
+    // logs -f follows until the container stops.
+    let follower = docker_command(&d)
+        .args(["logs", "-f", "svc"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(docker(&d, &["stop", "svc"]).trim(), "svc");
+    let followed = follower.wait_with_output().unwrap();
+    assert!(followed.status.success());
+    assert_eq!(String::from_utf8_lossy(&followed.stdout), "up\ndown\n");
+    assert_eq!(
+        docker(
+            &d,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                "svc"
+            ]
+        )
+        .trim(),
+        "exited 0"
+    );
+    assert_contains(&docker(&d, &["logs", "svc"]), "down");
+    assert_contains(&docker(&d, &["ps", "-a"]), "Exited (0)");
+
+    docker(&d, &["start", "svc"]);
+    assert_eq!(
+        docker(&d, &["inspect", "-f", "{{.State.Running}}", "svc"]).trim(),
+        "true"
+    );
+    assert_eq!(docker(&d, &["restart", "-t", "1", "svc"]).trim(), "svc");
+    docker(&d, &["kill", "svc"]);
+    assert_eq!(docker(&d, &["wait", "svc"]).trim(), "137");
+    let out = docker_run(&d, &["rm", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_contains(
+        &String::from_utf8_lossy(&out.stderr),
+        "No such container: nope",
+    );
+    docker(&d, &["rm", "svc"]);
+    assert!(docker(&d, &["ps", "-aq"]).trim().is_empty());
+}
+
+#[test]
+fn docker_cli_terminal_attach_and_detach() {
+    let d = with_busybox();
+    let mut cmd = docker_command(&d);
+    cmd.args(["run", "-it", "--name", "shell", "busybox", "sh"]);
+    let mut t = Terminal::spawn(cmd, 24, 80);
+    t.type_in(b"echo in-$((6*7))\r");
+    t.expect("in-42");
+    t.type_in(b"\x10\x11");
+    assert_eq!(t.wait(), 0);
+    assert_eq!(
+        d.ok(&["inspect", "-f", "{{.State.Running}}", "shell"])
+            .trim(),
+        "true"
+    );
+    let mut cmd = docker_command(&d);
+    cmd.args(["attach", "shell"]);
+    let mut t = Terminal::spawn(cmd, 24, 80);
+    t.type_in(b"echo again\r");
+    t.expect("again");
+    t.type_in(b"exit 5\r");
+    assert_eq!(t.wait(), 5);
+}
+
+/// docker-py (Debian's python3-docker) drives containers through Berth.
+#[test]
+fn docker_py_runs_containers() {
+    let d = with_busybox();
+    let script = r#"
+import sys, docker
+c = docker.DockerClient(base_url=sys.argv[1], version="auto")
+out = c.containers.run("busybox", ["sh", "-c", "echo hello from py"], remove=True)
+assert out == b"hello from py\n", out
+box = c.containers.run("busybox", ["sh", "-c", "echo started; sleep 30"], detach=True, name="py",
+                       labels={"made.by": "docker-py"}, environment={"A": "1"})
+assert box.name == "py"
+box.reload()
+assert box.status == "running", box.status
+assert box.attrs["Config"]["Labels"]["made.by"] == "docker-py"
+assert "A=1" in box.attrs["Config"]["Env"]
+assert [x.name for x in c.containers.list(filters={"label": "made.by=docker-py"})] == ["py"]
+import time
+for _ in range(100):
+    if b"started" in box.logs():
+        break
+    time.sleep(0.05)
+assert box.logs() == b"started\n", box.logs()
+box.stop(timeout=1)
+assert box.wait()["StatusCode"] == 137
+box.reload()
+assert box.status == "exited"
+box.remove()
+try:
+    c.containers.get("py")
+    raise SystemExit("removed container found")
+except docker.errors.NotFound:
+    pass
+try:
+    c.containers.run("busybox", ["sh", "-c", "exit 3"], remove=True)
+    raise SystemExit("a failing container did not raise")
+except docker.errors.ContainerError as e:
+    assert e.exit_status == 3
+print("ok")
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &d.host()])
+        .output()
+        .expect("/usr/bin/python3 (scripts/install-deps installs python3-docker)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
