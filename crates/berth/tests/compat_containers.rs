@@ -119,6 +119,7 @@ fn docker_cli_runs_the_lifecycle() {
     // logs -f follows until the container stops.
     let follower = docker_command(&d)
         .args(["logs", "-f", "svc"])
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
