@@ -5,6 +5,7 @@ mod alloc;
 pub mod args;
 pub mod config;
 pub mod containers;
+mod durable;
 pub mod engine;
 pub mod error;
 mod fetch;

@@ -245,7 +245,8 @@ impl ContainerService {
                 .remove(&name);
             return Err(e);
         }
-        self.insert(Container::new(record));
+        self.flusher.written(dir.join(super::record::RECORD_FILE));
+        self.insert(Container::new(record, self.flusher.clone()));
         tracing::debug!(%id, %name, "container created");
         Ok(id)
     }

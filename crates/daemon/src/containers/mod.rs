@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 
+use crate::durable::Flusher;
 use crate::error::{EngineError, EngineResult};
 use crate::images::ImageService;
 use record::ContainerRecord;
@@ -52,10 +53,11 @@ pub struct Container {
     lifecycle: watch::Sender<Lifecycle>,
     /// Attach requests made before the container started; connected at start.
     pending_attach: Mutex<Vec<attach::PendingAttach>>,
+    flusher: Flusher,
 }
 
 impl Container {
-    fn new(record: ContainerRecord) -> Arc<Container> {
+    fn new(record: ContainerRecord, flusher: Flusher) -> Arc<Container> {
         let (tx, _) = watch::channel(Lifecycle::default());
         Arc::new(Container {
             id: record.id.clone(),
@@ -63,6 +65,7 @@ impl Container {
             op: tokio::sync::Mutex::new(()),
             lifecycle: tx,
             pending_attach: Mutex::new(Vec::new()),
+            flusher,
         })
     }
 
@@ -83,6 +86,7 @@ impl Container {
         let mut rec = self.record.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut rec);
         rec.save(dir)?;
+        self.flusher.written(dir.join(record::RECORD_FILE));
         Ok(rec.clone())
     }
 }
@@ -95,6 +99,8 @@ pub struct ContainerService {
     cgroup_parent: String,
     containers: RwLock<HashMap<String, Arc<Container>>>,
     names: RwLock<HashMap<String, String>>,
+    /// Makes records durable in the background (decision 007).
+    flusher: Flusher,
 }
 
 impl ContainerService {
@@ -111,6 +117,7 @@ impl ContainerService {
             cgroup_parent,
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
+            flusher: Flusher::start(),
         }
     }
 

@@ -52,7 +52,7 @@ impl ContainerService {
 
         for rec in restored {
             let status = rec.state.status;
-            let c = Container::new(rec);
+            let c = Container::new(rec, self.flusher.clone());
             self.insert(c.clone());
             match status {
                 Status::Running | Status::Paused => self.reattach(c).await,
