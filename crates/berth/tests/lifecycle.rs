@@ -255,3 +255,31 @@ fn the_loopback_interface_is_up() {
         );
     }
 }
+
+#[test]
+fn privileged_containers_get_the_hosts_devices() {
+    let d = with_busybox();
+    // Any block device of the host and one in a subdirectory, if the host has them.
+    let wanted: Vec<String> = ["/dev/loop0", "/dev/net/tun", "/dev/kmsg"]
+        .iter()
+        .filter(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        !wanted.is_empty(),
+        "the host has none of the devices looked for"
+    );
+    let mut args = vec!["run", "--rm", "--privileged", "busybox", "ls"];
+    args.extend(wanted.iter().map(String::as_str));
+    let listed = d.ok(&args);
+    for w in &wanted {
+        assert_contains(&listed, w);
+    }
+    let mut args = vec!["run", "--rm", "busybox", "ls"];
+    args.extend(wanted.iter().map(String::as_str));
+    assert_ne!(
+        d.run(&args).status,
+        0,
+        "an unprivileged container has none of them"
+    );
+}

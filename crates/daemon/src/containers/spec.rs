@@ -347,6 +347,10 @@ pub fn build(
         ipc: ns_mode(&host.ipc_mode),
         pid: ns_mode(&host.pid_mode),
         uts: ns_mode(&host.uts_mode),
-        devices: Vec::new(),
+        devices: if host.privileged {
+            berth_runtime::linux::devices::host_devices()
+        } else {
+            Vec::new()
+        },
     })
 }
