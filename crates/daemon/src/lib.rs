@@ -7,6 +7,7 @@ pub mod config;
 pub mod containers;
 pub mod engine;
 pub mod error;
+pub mod events;
 mod fetch;
 mod host;
 pub mod http;

@@ -135,6 +135,7 @@ pub async fn action(
             svc.resize(&id, dim("h")?, dim("w")?).await?;
             Ok(response::no_content(StatusCode::OK))
         }
+        other => super::container_ops::action(engine, id, other, q, req).await,
     }
 }
 
