@@ -13,49 +13,47 @@ use hyper::body::{Frame, Incoming};
 use super::containers::read_json;
 use super::query::Query;
 use super::response::{self, HttpResponse};
-use super::route::ContainerAction;
 use crate::containers::{StatsOptions, StatsSampler};
 use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 
 /// How often a stats stream sends a sample, as docker's collector.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
-pub async fn action(
+pub async fn pause(engine: &Arc<Engine>, id: &str) -> EngineResult<HttpResponse> {
+    engine.containers.pause(id).await?;
+    Ok(response::no_content(StatusCode::NO_CONTENT))
+}
+
+pub async fn unpause(engine: &Arc<Engine>, id: &str) -> EngineResult<HttpResponse> {
+    engine.containers.unpause(id).await?;
+    Ok(response::no_content(StatusCode::NO_CONTENT))
+}
+
+pub async fn rename(engine: &Arc<Engine>, id: &str, q: &Query) -> EngineResult<HttpResponse> {
+    engine
+        .containers
+        .rename(id, q.get("name").unwrap_or_default())
+        .await?;
+    Ok(response::no_content(StatusCode::NO_CONTENT))
+}
+
+pub async fn update(
     engine: &Arc<Engine>,
-    id: String,
-    action: ContainerAction,
-    q: &Query,
+    id: &str,
     req: Request<Incoming>,
 ) -> EngineResult<HttpResponse> {
-    let svc = &engine.containers;
-    match action {
-        ContainerAction::Pause => {
-            svc.pause(&id).await?;
-            Ok(response::no_content(StatusCode::NO_CONTENT))
-        }
-        ContainerAction::Unpause => {
-            svc.unpause(&id).await?;
-            Ok(response::no_content(StatusCode::NO_CONTENT))
-        }
-        ContainerAction::Rename => {
-            svc.rename(&id, q.get("name").unwrap_or_default()).await?;
-            Ok(response::no_content(StatusCode::NO_CONTENT))
-        }
-        ContainerAction::Update => {
-            let update: ContainerUpdateRequest = read_json(req.into_body()).await?;
-            let warnings = svc.update(&id, update).await?;
-            Ok(response::ok_json(&ContainerUpdateResponse { warnings }))
-        }
-        ContainerAction::Top => {
-            let top = svc.top(&id, q.get("ps_args").unwrap_or_default()).await?;
-            Ok(response::ok_json(&top))
-        }
-        ContainerAction::Stats => stats(engine, &id, q).await,
-        other => Err(EngineError::internal(format!(
-            "no handler for the container action {other:?}"
-        ))),
-    }
+    let update: ContainerUpdateRequest = read_json(req.into_body()).await?;
+    let warnings = engine.containers.update(id, update).await?;
+    Ok(response::ok_json(&ContainerUpdateResponse { warnings }))
+}
+
+pub async fn top(engine: &Arc<Engine>, id: &str, q: &Query) -> EngineResult<HttpResponse> {
+    let top = engine
+        .containers
+        .top(id, q.get("ps_args").unwrap_or_default())
+        .await?;
+    Ok(response::ok_json(&top))
 }
 
 fn json_line<T: serde::Serialize>(value: &T) -> Bytes {
@@ -64,7 +62,7 @@ fn json_line<T: serde::Serialize>(value: &T) -> Bytes {
     Bytes::from(line)
 }
 
-async fn stats(engine: &Arc<Engine>, id: &str, q: &Query) -> EngineResult<HttpResponse> {
+pub async fn stats(engine: &Arc<Engine>, id: &str, q: &Query) -> EngineResult<HttpResponse> {
     let opts = StatsOptions {
         // docker's default is to stream.
         stream: q.get("stream").is_none() || q.bool("stream"),

@@ -114,8 +114,15 @@ fn collect(host: Host, board: Board, container: String, stream: bool) {
 }
 
 /// Adds and drops rows as containers start, stop and go (listing them all: `all`).
-fn follow_events(host: Host, board: Board, all: bool, mut events: berth_api::client::EventStream) {
+fn follow_events(
+    host: Host,
+    board: Board,
+    all: bool,
+    events: (Client, berth_api::client::EventStream),
+) {
     tokio::spawn(async move {
+        // The client is kept for as long as its connection carries the stream.
+        let (_client, mut events) = events;
         while let Some(Ok(e)) = events.next().await {
             let id = truncate_id(&e.actor.id).to_string();
             let starts = e.action == "start" || (all && e.action == "create");
@@ -149,7 +156,9 @@ pub async fn stats(client: Client, args: StatsArgs) -> CliResult {
         let events = if stream {
             let mut f = Filters::new();
             f.add("type", "container");
-            Some(Client::new(host.clone()).events("", "", &f).await?)
+            let events_client = Client::new(host.clone());
+            let stream = events_client.events("", "", &f).await?;
+            Some((events_client, stream))
         } else {
             None
         };
