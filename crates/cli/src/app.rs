@@ -36,6 +36,7 @@ pub struct App {
 }
 
 pub use crate::app_containers::*;
+pub use crate::app_ops::*;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -61,6 +62,22 @@ pub enum Command {
     Wait(ContainersArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -130,6 +147,8 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Display system-wide information
     Info(FormatArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Proxy the stdio stream to the daemon connection (used by ssh:// hosts)
     #[command(name = "dial-stdio")]
     DialStdio,

@@ -390,4 +390,18 @@ pub enum ContainerCommand {
     Inspect(ContainerInspectArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArgs),
+    /// Rename a container
+    Rename(crate::app_ops::RenameArgs),
+    /// Update configuration of one or more containers
+    Update(crate::app_ops::UpdateArgs),
+    /// Display the running processes of a container
+    Top(crate::app_ops::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(crate::app_ops::StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(crate::app_ops::PortArgs),
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 mod app_containers;
+mod app_ops;
 mod commands;
 mod context;
 mod error;

@@ -1,7 +1,7 @@
 //! Group commit for small records (container records and the like): a record is written
 //! atomically (temporary file, rename) on the request's path, and made durable in the
 //! background, many at a time, within a few tens of milliseconds. See
-//! docs/decisions/007-records-made-durable-in-the-background.md.
+//! docs/decisions/008-records-made-durable-in-the-background.md.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

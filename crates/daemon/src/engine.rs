@@ -9,6 +9,7 @@ use std::time::Instant;
 use crate::config::DaemonConfig;
 use crate::containers::ContainerService;
 use crate::error::{EngineError, EngineResult};
+use crate::events::EventBus;
 use crate::images::ImageService;
 
 /// Memory for the metadata database's page cache: records are small and mirrored in
@@ -18,6 +19,7 @@ const DB_CACHE_BYTES: usize = 4 << 20;
 pub struct Engine {
     pub images: Arc<ImageService>,
     pub containers: Arc<ContainerService>,
+    pub events: Arc<EventBus>,
     config: RwLock<DaemonConfig>,
     pub id: String,
     pub started: Instant,
@@ -49,7 +51,12 @@ impl Engine {
             .set_cache_size(DB_CACHE_BYTES)
             .create(&db_path)
             .map_err(|e| EngineError::internal(format!("opening {}: {e}", db_path.display())))?;
-        let images = Arc::new(ImageService::open(&config.data_root, Arc::new(db))?);
+        let events = Arc::new(EventBus::new());
+        let images = Arc::new(ImageService::open(
+            &config.data_root,
+            Arc::new(db),
+            events.clone(),
+        )?);
         let collected = images.collect(None)?;
         if collected.blobs > 0 || !collected.layers.is_empty() {
             tracing::info!(
@@ -61,6 +68,7 @@ impl Engine {
         let id = engine_id(&config.data_root)?;
         let containers = Arc::new(ContainerService::new(
             images.clone(),
+            events.clone(),
             config.data_root.clone(),
             config.exec_root.clone(),
             config.cgroup_parent.clone(),
@@ -68,6 +76,7 @@ impl Engine {
         Ok(Engine {
             images,
             containers,
+            events,
             config: RwLock::new(config),
             id,
             started: Instant::now(),

@@ -108,3 +108,17 @@ pub fn snapshot_kind(kind: berth_snapshot::ErrorKind) -> ErrorKind {
         K::Internal => ErrorKind::Internal,
     }
 }
+
+impl From<berth_runtime::cgroups::CgroupError> for EngineError {
+    fn from(e: berth_runtime::cgroups::CgroupError) -> Self {
+        use berth_runtime::cgroups::ErrorKind as K;
+        let kind = match e.kind() {
+            K::NotFound => ErrorKind::NotFound,
+            K::Conflict => ErrorKind::Conflict,
+            K::InvalidArgument => ErrorKind::InvalidArgument,
+            K::Unavailable => ErrorKind::Unavailable,
+            K::Internal => ErrorKind::Internal,
+        };
+        EngineError::new(kind, e.to_string())
+    }
+}

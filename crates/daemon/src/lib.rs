@@ -8,6 +8,7 @@ pub mod containers;
 mod durable;
 pub mod engine;
 pub mod error;
+pub mod events;
 mod fetch;
 mod host;
 pub mod http;

@@ -1,8 +1,10 @@
 //! The typed Engine API client: one HTTP/1.1 connection to the engine, reused across
 //! requests, over whichever transport the host names.
 
+mod container_ops;
 mod containers;
 mod endpoints;
+mod events;
 mod host;
 mod stream;
 mod transport;
@@ -18,11 +20,13 @@ use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+pub use container_ops::StatsStream;
 pub use containers::{AttachParams, Hijacked, LogsParams};
 pub use endpoints::{ImportOptions, RemoveOptions};
+pub use events::EventStream;
 pub use host::{Host, HostError, DEFAULT_SOCKET};
 pub use stream::{
-    body_from_blocking_reader, body_from_reader, body_into_reader, JsonMessageStream,
+    body_from_blocking_reader, body_from_reader, body_into_reader, JsonLines, JsonMessageStream,
 };
 
 use crate::types::ErrorResponse;

@@ -63,24 +63,30 @@ pub fn body_into_reader(body: Incoming) -> impl AsyncRead + Send + Unpin {
     StreamReader::new(stream)
 }
 
-/// The JSON messages of a streaming response, one per line.
-pub struct JsonMessageStream {
+/// The JSON objects of a streaming response, one per line (progress messages, events,
+/// stats samples).
+pub struct JsonLines<T> {
     body: Incoming,
     buf: BytesMut,
     done: bool,
+    _item: std::marker::PhantomData<fn() -> T>,
 }
 
-impl JsonMessageStream {
+/// The progress messages of load, import, pull and build.
+pub type JsonMessageStream = JsonLines<JsonMessage>;
+
+impl<T: serde::de::DeserializeOwned> JsonLines<T> {
     pub fn new(body: Incoming) -> Self {
-        JsonMessageStream {
+        JsonLines {
             body,
             buf: BytesMut::new(),
             done: false,
+            _item: std::marker::PhantomData,
         }
     }
 
     /// The next message, or `None` at the end of the stream.
-    pub async fn next(&mut self) -> Option<Result<JsonMessage, ClientError>> {
+    pub async fn next(&mut self) -> Option<Result<T, ClientError>> {
         loop {
             if let Some(line) = self.take_line() {
                 let line = String::from_utf8_lossy(&line);

@@ -1,15 +1,21 @@
 //! Engine API v1.41 wire types, field for field with the Swagger definitions.
 
 pub mod container;
+pub mod container_ops;
+pub mod event;
 pub mod image;
 pub mod message;
+pub mod stats;
 pub mod system;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use container::*;
+pub use container_ops::*;
+pub use event::*;
 pub use image::*;
 pub use message::*;
+pub use stats::*;
 pub use system::*;
 
 /// Docker's error body: `{"message": "..."}`.

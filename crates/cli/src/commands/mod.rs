@@ -2,6 +2,7 @@
 
 mod archive;
 mod containers;
+mod events;
 mod image_ops;
 mod images;
 mod inspect;
@@ -71,6 +72,16 @@ pub async fn run(app: App) -> CliResult {
         Command::Wait(a) => containers::wait(&client().await?, a).await,
         Command::Attach(a) => containers::attach(client().await?, a).await,
         Command::Container(cmd) => containers::container(client().await?, cmd).await,
+        Command::Pause(a) => containers::pause(&client().await?, a).await,
+        Command::Unpause(a) => containers::unpause(&client().await?, a).await,
+        Command::Rename(a) => containers::rename(&client().await?, a).await,
+        Command::Update(a) => containers::update(&client().await?, a).await,
+        Command::Top(a) => containers::top(&client().await?, a).await,
+        Command::Stats(a) => containers::stats(client().await?, a).await,
+        Command::Port(a) => containers::port(&client().await?, a).await,
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            events::events(&client().await?, a).await
+        }
     }
 }
 

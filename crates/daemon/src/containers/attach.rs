@@ -60,6 +60,7 @@ impl ContainerService {
     /// Attaches `io` now (running) or at start (created).
     pub async fn attach(self: &Arc<Self>, id: &str, opts: AttachOptions, io: Box<dyn Io>) {
         let Ok(c) = self.find(id) else { return };
+        self.announce(&c.record(), "attach", &[]);
         let pending = PendingAttach { opts, io };
         let running = matches!(c.record().state.status, Status::Running | Status::Paused);
         if running {
@@ -88,10 +89,15 @@ impl ContainerService {
             &Request::Resize { height, width },
         )
         .await?;
-        match reply.error {
-            Some(e) => Err(EngineError::invalid(e.message)),
-            None => Ok(()),
+        if let Some(e) = reply.error {
+            return Err(EngineError::invalid(e.message));
         }
+        self.announce(
+            &c.record(),
+            "resize",
+            &[("height", height.to_string()), ("width", width.to_string())],
+        );
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_api::types::{ContainerConfig, ContainerCreateRequest, HostConfig};
+use berth_api::types::{ContainerConfig, ContainerCreateRequest, HostConfig, RestartPolicy};
 use chrono::Utc;
 
 use super::record::{ContainerRecord, State};
@@ -11,7 +11,7 @@ use super::{names, Container, ContainerService};
 use crate::error::{EngineError, EngineResult};
 
 /// Docker's smallest memory limit.
-const MIN_MEMORY: i64 = 6 << 20;
+pub(super) const MIN_MEMORY: i64 = 6 << 20;
 
 #[derive(Debug, Default)]
 pub struct CreateOptions {
@@ -129,7 +129,29 @@ fn validate(config: &ContainerConfig, host: &HostConfig) -> EngineResult<()> {
             "You should always set the Memory limit when using Memoryswap limit, see usage",
         ));
     }
-    let policy = &host.restart_policy;
+    validate_restart_policy(&host.restart_policy)?;
+    if host.auto_remove && !matches!(host.restart_policy.name.as_str(), "" | "no") {
+        return Err(EngineError::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    if !config.stop_signal.is_empty() && super::stop::parse_signal(&config.stop_signal).is_none() {
+        return Err(EngineError::invalid(format!(
+            "Invalid signal: {}",
+            config.stop_signal
+        )));
+    }
+    if host.pids_limit.is_some_and(|p| p < -1) {
+        return Err(EngineError::invalid("invalid pids limit"));
+    }
+    berth_runtime::logs::LogConfig::parse(&log_driver(host), &host.log_config.config)
+        .map_err(|e| EngineError::invalid(e.to_string()))?;
+    super::spec::check(host)?;
+    Ok(())
+}
+
+/// docker's checks of a restart policy, at create and at update.
+pub(super) fn validate_restart_policy(policy: &RestartPolicy) -> EngineResult<()> {
     match policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if policy.maximum_retry_count != 0 {
@@ -152,23 +174,6 @@ fn validate(config: &ContainerConfig, host: &HostConfig) -> EngineResult<()> {
             )))
         }
     }
-    if host.auto_remove && !matches!(policy.name.as_str(), "" | "no") {
-        return Err(EngineError::invalid(
-            "can't create 'AutoRemove' container with restart policy",
-        ));
-    }
-    if !config.stop_signal.is_empty() && super::stop::parse_signal(&config.stop_signal).is_none() {
-        return Err(EngineError::invalid(format!(
-            "Invalid signal: {}",
-            config.stop_signal
-        )));
-    }
-    if host.pids_limit.is_some_and(|p| p < -1) {
-        return Err(EngineError::invalid("invalid pids limit"));
-    }
-    berth_runtime::logs::LogConfig::parse(&log_driver(host), &host.log_config.config)
-        .map_err(|e| EngineError::invalid(e.to_string()))?;
-    super::spec::check(host)?;
     Ok(())
 }
 
@@ -246,7 +251,9 @@ impl ContainerService {
             return Err(e);
         }
         self.flusher.written(dir.join(super::record::RECORD_FILE));
-        self.insert(Container::new(record, self.flusher.clone()));
+        let c = Container::new(record, self.flusher.clone());
+        self.insert(c.clone());
+        self.announce(&c.record(), "create", &[]);
         tracing::debug!(%id, %name, "container created");
         Ok(id)
     }

@@ -2,6 +2,7 @@
 //! running container has a shim (see `berth_runtime::shim`); the service keeps the records,
 //! drives the shims, and follows each running container until it exits.
 
+mod announce;
 mod attach;
 mod create;
 mod etc_files;
@@ -10,22 +11,29 @@ mod list;
 mod logs;
 mod monitor;
 mod names;
+mod pause;
 pub mod record;
 mod recovery;
 mod remove;
+mod rename;
 mod shim_client;
 mod spec;
 mod start;
+mod stats;
 mod stop;
+mod top;
+mod update;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 
 use crate::durable::Flusher;
 use crate::error::{EngineError, EngineResult};
+use crate::events::EventBus;
 use crate::images::ImageService;
 use record::ContainerRecord;
 
@@ -35,6 +43,7 @@ pub use list::ListOptions;
 pub use logs::LogsOptions;
 pub use remove::RemoveOptions;
 pub use start::Started;
+pub use stats::{StatsOptions, StatsSampler};
 pub use stop::WaitCondition;
 
 /// What waiters see change: how many times the container exited, and whether it is gone.
@@ -54,6 +63,9 @@ pub struct Container {
     /// Attach requests made before the container started; connected at start.
     pending_attach: Mutex<Vec<attach::PendingAttach>>,
     flusher: Flusher,
+    /// Set by `stop` and `kill` (with the stop signal): the next exit is final, whatever
+    /// the restart policy. Cleared when the container starts.
+    exit_on_next: AtomicBool,
 }
 
 impl Container {
@@ -66,6 +78,7 @@ impl Container {
             lifecycle: tx,
             pending_attach: Mutex::new(Vec::new()),
             flusher,
+            exit_on_next: AtomicBool::new(false),
         })
     }
 
@@ -93,25 +106,28 @@ impl Container {
 
 pub struct ContainerService {
     images: Arc<ImageService>,
+    events: Arc<EventBus>,
     data_root: PathBuf,
     exec_root: PathBuf,
     /// The cgroup every container's cgroup is made under.
     cgroup_parent: String,
     containers: RwLock<HashMap<String, Arc<Container>>>,
     names: RwLock<HashMap<String, String>>,
-    /// Makes records durable in the background (decision 007).
+    /// Makes records durable in the background (decision 008).
     flusher: Flusher,
 }
 
 impl ContainerService {
     pub fn new(
         images: Arc<ImageService>,
+        events: Arc<EventBus>,
         data_root: PathBuf,
         exec_root: PathBuf,
         cgroup_parent: String,
     ) -> Self {
         ContainerService {
             images,
+            events,
             data_root,
             exec_root,
             cgroup_parent,
@@ -200,6 +216,15 @@ impl ContainerService {
         } else {
             host.cgroup_parent.trim_matches('/').to_string()
         }
+    }
+
+    /// The cgroup of a container whose process is alive.
+    fn cgroup_of(&self, rec: &ContainerRecord) -> EngineResult<berth_runtime::cgroups::Cgroup> {
+        let layout = berth_runtime::cgroups::Layout::detect()?;
+        let parent = self.cgroup_parent_of(&rec.host_config);
+        Ok(berth_runtime::cgroups::Cgroup::open(
+            &layout, &parent, &rec.id,
+        )?)
     }
 
     fn insert(&self, c: Arc<Container>) {

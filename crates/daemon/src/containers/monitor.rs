@@ -2,6 +2,7 @@
 //! exit record; then the container's state is settled, its root file system unmounted, and
 //! its restart policy or `--rm` applied.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,6 +92,10 @@ impl ContainerService {
                 c.record()
             }
         };
+        if exit.oom_killed {
+            self.announce(&rec, "oom", &[]);
+        }
+        self.announce(&rec, "die", &[("exitCode", exit.exit_code.to_string())]);
         c.lifecycle.send_modify(|l| l.exits += 1);
         tracing::debug!(id = %c.id, code = exit.exit_code, "container exited");
 
@@ -113,7 +118,7 @@ impl ContainerService {
             });
             return;
         }
-        if should_restart(&rec) {
+        if should_restart(&rec, c.exit_on_next.load(Ordering::SeqCst)) {
             self.schedule_restart(c.clone(), ran_for);
         }
     }
@@ -135,7 +140,7 @@ impl ContainerService {
             let _op = c.op.lock().await;
             // Stopped or removed meanwhile: nothing to do.
             let rec = c.record();
-            if rec.state.status != Status::Restarting || rec.manually_stopped {
+            if rec.state.status != Status::Restarting || c.exit_on_next.load(Ordering::SeqCst) {
                 return;
             }
             let _ = c.update(&dir, |r| {
@@ -149,14 +154,17 @@ impl ContainerService {
     }
 }
 
-/// docker's restart policies, for a container that exited on its own.
-pub fn should_restart(rec: &super::record::ContainerRecord) -> bool {
-    if rec.manually_stopped {
+/// docker's restart policies, for a container that exited. `exit_on_next`: it was stopped,
+/// or killed with its stop signal, so this exit is final; a kill with another signal leaves
+/// `always` and `on-failure` in force and only `unless-stopped` counts it as a stop.
+pub fn should_restart(rec: &super::record::ContainerRecord, exit_on_next: bool) -> bool {
+    if exit_on_next {
         return false;
     }
     let policy = &rec.host_config.restart_policy;
     match policy.name.as_str() {
-        "always" | "unless-stopped" => true,
+        "always" => true,
+        "unless-stopped" => !rec.manually_stopped,
         "on-failure" => {
             rec.state.exit_code != 0
                 && (policy.maximum_retry_count == 0

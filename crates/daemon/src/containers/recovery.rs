@@ -103,7 +103,7 @@ impl ContainerService {
             && match policy.name.as_str() {
                 "always" => true,
                 "unless-stopped" => !rec.manually_stopped,
-                "on-failure" => super::monitor::should_restart(&rec),
+                "on-failure" => super::monitor::should_restart(&rec, false),
                 _ => false,
             };
         if !wanted {
@@ -166,6 +166,7 @@ impl ContainerService {
             Ok(reply) if reply.status == Some(ShimStatus::Running) => {
                 let pid = reply.pid.unwrap_or(0);
                 tracing::info!(id = %c.id, pid, "container still running; following it again");
+                self.settle_pause_state(&c);
                 self.follow(c, pid);
             }
             Ok(reply) if reply.exit.is_some() => {

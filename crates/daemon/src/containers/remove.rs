@@ -34,7 +34,7 @@ impl ContainerService {
                     c.id
                 )));
             }
-            self.stop_locked(&c, Some(0)).await?;
+            self.kill_locked(&c).await?;
         }
         let dir = self.data_dir(&c.id);
         c.update(&dir, |r| {
@@ -70,6 +70,7 @@ impl ContainerService {
             return Err(e);
         }
         self.forget(&c.id, &rec.name);
+        self.announce(&rec, "destroy", &[]);
         c.lifecycle.send_modify(|l| l.removed = true);
         tracing::debug!(id = %c.id, "container removed");
         Ok(())

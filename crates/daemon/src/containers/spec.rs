@@ -9,8 +9,8 @@ use berth_runtime::linux::caps;
 use berth_runtime::linux::user::Identity;
 use berth_runtime::spec::{ContainerSpec, NsMode};
 use oci_spec::runtime::{
-    LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
-    Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
+    LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType,
 };
 
 use super::etc_files::EtcFiles;
@@ -148,6 +148,14 @@ pub fn resources(host: &HostConfig) -> EngineResult<LinuxResources> {
         .cpu(cpu.build().map_err(e)?);
     if let Some(p) = host.pids_limit.filter(|p| *p != 0) {
         r = r.pids(LinuxPidsBuilder::default().limit(p).build().map_err(e)?);
+    }
+    if host.blkio_weight > 0 {
+        r = r.block_io(
+            LinuxBlockIoBuilder::default()
+                .weight(host.blkio_weight)
+                .build()
+                .map_err(e)?,
+        );
     }
     r.build().map_err(e)
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,12 @@ impl ContainerService {
     ) -> EngineResult<Started> {
         let rec = c.record();
         match rec.state.status {
-            Status::Running | Status::Paused => return Ok(Started::Already),
+            Status::Running => return Ok(Started::Already),
+            Status::Paused => {
+                return Err(EngineError::conflict(
+                    "cannot start a paused container, try unpause instead",
+                ))
+            }
             Status::Removing | Status::Dead => {
                 return Err(EngineError::conflict(format!(
                     "container {} is marked for removal and cannot be started",
@@ -89,7 +95,8 @@ impl ContainerService {
             return Err(e);
         }
         let dir = self.data_dir(&c.id);
-        c.update(&dir, |r| {
+        c.exit_on_next.store(false, Ordering::SeqCst);
+        let rec = c.update(&dir, |r| {
             r.state.status = Status::Running;
             r.state.pid = pid;
             r.state.exit_code = 0;
@@ -99,6 +106,7 @@ impl ContainerService {
             r.has_been_started = true;
             r.manually_stopped = false;
         })?;
+        self.announce(&rec, "start", &[]);
         self.follow(c.clone(), pid);
         tracing::debug!(id = %c.id, pid, "container started");
         Ok(Started::Now)

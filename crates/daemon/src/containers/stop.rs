@@ -1,5 +1,6 @@
 //! Stopping, killing, restarting and waiting for containers.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,6 +89,19 @@ impl ContainerService {
         }
     }
 
+    /// docker's `killWithSignal`: the signal, announced; a paused container is resumed after
+    /// a signal meant to end it (`ending`), so that the signal takes effect.
+    async fn deliver(&self, c: &Container, signal: i32, ending: bool) -> EngineResult<()> {
+        self.signal(c, signal).await?;
+        if ending && c.record().state.status == Status::Paused {
+            if let Err(e) = self.resume(c).await {
+                tracing::warn!(id = %c.id, error = %e, "resuming the paused container");
+            }
+        }
+        self.announce(&c.record(), "kill", &[("signal", signal.to_string())]);
+        Ok(())
+    }
+
     /// Waits until `c` has exited more times than `seen`, for at most `timeout`.
     async fn exited_since(c: &Container, seen: u64, timeout: Option<Duration>) -> bool {
         let mut rx = c.lifecycle.subscribe();
@@ -96,6 +110,21 @@ impl ContainerService {
             Some(t) => matches!(tokio::time::timeout(t, wait).await, Ok(Ok(_))),
             None => wait.await.is_ok(),
         }
+    }
+
+    /// Marks the next exit of `c` as final and as the user's doing.
+    fn mark_stopped(&self, c: &Container, final_exit: bool) -> EngineResult<()> {
+        if final_exit {
+            c.exit_on_next.store(true, Ordering::SeqCst);
+        }
+        c.update(&self.data_dir(&c.id), |r| {
+            r.manually_stopped = true;
+            // A restart that is only waiting for its delay is called off at once.
+            if final_exit && r.state.status == Status::Restarting {
+                r.state.status = Status::Exited;
+            }
+        })?;
+        Ok(())
     }
 
     /// `docker stop`: the stop signal, then SIGKILL after `timeout` seconds (the
@@ -113,18 +142,15 @@ impl ContainerService {
         timeout: Option<i64>,
     ) -> EngineResult<bool> {
         let rec = c.record();
-        let dir = self.data_dir(&c.id);
         if rec.state.status == Status::Restarting {
-            c.update(&dir, |r| {
-                r.manually_stopped = true;
-                r.state.status = Status::Exited;
-            })?;
+            self.mark_stopped(c, true)?;
+            self.announce(&c.record(), "stop", &[]);
             return Ok(true);
         }
         if !rec.state.status.is_active() {
             return Ok(false);
         }
-        c.update(&dir, |r| r.manually_stopped = true)?;
+        self.mark_stopped(c, true)?;
         let seen = c.lifecycle.borrow().exits;
         let signal = if rec.config.stop_signal.is_empty() {
             libc::SIGTERM
@@ -134,22 +160,37 @@ impl ContainerService {
         let grace = timeout
             .or(rec.config.stop_timeout)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
-        if self.signal(c, signal).await.is_err() {
+        if self.deliver(c, signal, true).await.is_err() {
             // The shim is gone: its monitor settles the container.
             Self::exited_since(c, seen, Some(Duration::from_secs(5))).await;
-            return Ok(true);
+        } else {
+            let limit = (grace >= 0).then(|| Duration::from_secs(grace as u64));
+            if !Self::exited_since(c, seen, limit).await {
+                tracing::info!(id = %c.id, "container did not stop within {grace}s; killing it");
+                let _ = self.deliver(c, libc::SIGKILL, true).await;
+                Self::exited_since(c, seen, Some(Duration::from_secs(30))).await;
+            }
         }
-        let limit = (grace >= 0).then(|| Duration::from_secs(grace as u64));
-        if Self::exited_since(c, seen, limit).await {
-            return Ok(true);
-        }
-        tracing::info!(id = %c.id, "container did not stop within {grace}s; killing it");
-        let _ = self.signal(c, libc::SIGKILL).await;
-        Self::exited_since(c, seen, Some(Duration::from_secs(30))).await;
+        self.announce(&c.record(), "stop", &[]);
         Ok(true)
     }
 
-    /// `docker kill`.
+    /// What `rm -f` does to a running container, as docker: SIGKILL, then the wait for its
+    /// exit. The caller holds the operation lock.
+    pub(super) async fn kill_locked(&self, c: &Arc<Container>) -> EngineResult<()> {
+        self.mark_stopped(c, true)?;
+        let seen = c.lifecycle.borrow().exits;
+        let wait = match self.deliver(c, libc::SIGKILL, true).await {
+            Ok(()) => Duration::from_secs(30),
+            Err(_) => Duration::from_secs(5),
+        };
+        Self::exited_since(c, seen, Some(wait)).await;
+        Ok(())
+    }
+
+    /// `docker kill`, with docker's effect on restart policies: any signal counts as a
+    /// manual stop (which `unless-stopped` honours), and the stop signal or SIGKILL also
+    /// makes the next exit final. SIGKILL waits for the exit, as docker's does.
     pub async fn kill(self: &Arc<Self>, name: &str, signal: &str) -> EngineResult<()> {
         let c = self.find(name)?;
         let sig = if signal.is_empty() {
@@ -159,17 +200,25 @@ impl ContainerService {
                 .ok_or_else(|| EngineError::invalid(format!("Invalid signal: {signal}")))?
         };
         let rec = c.record();
-        if !rec.state.status.is_active() || rec.state.status == Status::Restarting {
+        if !rec.state.status.is_active() {
             return Err(EngineError::conflict(format!(
                 "Cannot kill container: {name}: Container {} is not running",
                 c.id
             )));
         }
-        if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
-            let dir = self.data_dir(&c.id);
-            c.update(&dir, |r| r.manually_stopped = true)?;
+        let stop_signal = parse_signal(&rec.config.stop_signal);
+        let ending = sig == libc::SIGKILL || stop_signal.is_none() || stop_signal == Some(sig);
+        self.mark_stopped(&c, ending)?;
+        if rec.state.status == Status::Restarting {
+            // No process to signal: calling off the restart is the whole effect.
+            return Ok(());
         }
-        self.signal(&c, sig).await
+        let seen = c.lifecycle.borrow().exits;
+        self.deliver(&c, sig, ending).await?;
+        if sig == libc::SIGKILL {
+            Self::exited_since(&c, seen, Some(Duration::from_secs(10))).await;
+        }
+        Ok(())
     }
 
     /// `docker restart`: stop (if running) then start.
@@ -177,7 +226,9 @@ impl ContainerService {
         let c = self.find(name)?;
         let _op = c.op.lock().await;
         self.stop_locked(&c, timeout).await?;
-        self.start_locked(&c).await.map(|_| ())
+        self.start_locked(&c).await?;
+        self.announce(&c.record(), "restart", &[]);
+        Ok(())
     }
 
     /// `docker wait`: what to wait for, fixed now (so an exit that comes before the caller

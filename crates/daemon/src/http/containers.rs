@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
+use super::container_ops;
 use super::query::Query;
 use super::response::{self, HttpResponse};
 use super::route::ContainerAction;
@@ -135,6 +136,12 @@ pub async fn action(
             svc.resize(&id, dim("h")?, dim("w")?).await?;
             Ok(response::no_content(StatusCode::OK))
         }
+        ContainerAction::Pause => container_ops::pause(engine, &id).await,
+        ContainerAction::Unpause => container_ops::unpause(engine, &id).await,
+        ContainerAction::Rename => container_ops::rename(engine, &id, q).await,
+        ContainerAction::Update => container_ops::update(engine, &id, req).await,
+        ContainerAction::Top => container_ops::top(engine, &id, q).await,
+        ContainerAction::Stats => container_ops::stats(engine, &id, q).await,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The Engine API over HTTP: each request is parsed into a [`route::Route`], handled by
 //! calling the services, and answered with docker's headers, bodies and status codes.
 
+mod container_ops;
 mod containers;
+mod events;
 mod images;
 pub mod query;
 pub mod response;
@@ -76,6 +78,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ContainerList => containers::list(engine, &query).await,
         Route::ContainerCreate => containers::create(engine, &query, req.into_body()).await,
         Route::ContainerPrune => containers::prune(engine, &query).await,
+        Route::Events => events::stream(engine, &query),
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
     };
     result.unwrap_or_else(|e| response::error(&e))

@@ -24,6 +24,7 @@ pub enum Route {
     ContainerList,
     ContainerCreate,
     ContainerPrune,
+    Events,
     /// A container by name or ID, and what to do with it.
     Container(String, ContainerAction),
 }
@@ -41,6 +42,12 @@ pub enum ContainerAction {
     Logs,
     Resize,
     Delete,
+    Pause,
+    Unpause,
+    Rename,
+    Update,
+    Top,
+    Stats,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -121,6 +128,7 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/containers/json" => Some((Method::GET, Route::ContainerList)),
         "/containers/create" => Some((Method::POST, Route::ContainerCreate)),
         "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
+        "/events" => Some((Method::GET, Route::Events)),
         _ => None,
     };
     if let Some((m, route)) = fixed {
@@ -171,6 +179,12 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
         "attach" => (Method::POST, A::Attach),
         "logs" => (Method::GET, A::Logs),
         "resize" => (Method::POST, A::Resize),
+        "pause" => (Method::POST, A::Pause),
+        "unpause" => (Method::POST, A::Unpause),
+        "rename" => (Method::POST, A::Rename),
+        "update" => (Method::POST, A::Update),
+        "top" => (Method::GET, A::Top),
+        "stats" => (Method::GET, A::Stats),
         _ => return Err(RouteError::NotFound),
     };
     let get_or_head = want == Method::GET && *method == Method::HEAD;
@@ -256,6 +270,15 @@ mod tests {
             route(Method::POST, "/containers/abc/bogus"),
             Err(RouteError::NotFound)
         );
+        assert_eq!(
+            route(Method::POST, "/v1.41/containers/abc/pause"),
+            Ok(Route::Container("abc".into(), ContainerAction::Pause))
+        );
+        assert_eq!(
+            route(Method::GET, "/containers/abc/stats"),
+            Ok(Route::Container("abc".into(), ContainerAction::Stats))
+        );
+        assert_eq!(route(Method::GET, "/v1.41/events"), Ok(Route::Events));
     }
 
     #[test]

@@ -161,9 +161,13 @@ impl ImageService {
                 tar_size,
                 unpacked_size: unpacked.size,
             }],
-            names: name.into_iter().collect(),
+            names: name.iter().cloned().collect(),
             parent: None,
         }])?;
+        if let Some(name) = &name {
+            self.announce("tag", &id, &name.familiar_string());
+        }
+        self.announce("import", &id, &id.to_string());
         Ok(id)
     }
 }

@@ -130,7 +130,11 @@ impl ImageService {
                 parent: None,
             });
         }
+        let loaded: Vec<_> = images.iter().map(|i| i.id.clone()).collect();
         let notes = self.register(images)?;
+        for id in &loaded {
+            self.announce("load", id, &id.to_string());
+        }
         tracing::debug!(?staged_at, ?unpacked_at, registered_at = ?started.elapsed(), "load timings");
         drop(lease);
         Ok(notes.into_iter().chain(lines).collect())

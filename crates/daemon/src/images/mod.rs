@@ -2,6 +2,7 @@
 //! layer store (unpacked layers) and the image records. HTTP-free: the HTTP layer and any
 //! later API call these methods.
 
+mod announce;
 mod archive;
 mod builtin;
 mod changes;
@@ -24,6 +25,7 @@ use berth_store::reference::{id_prefix, parse_any, ImageRef, Reference};
 use berth_store::{Digest, FsContentStore, ImageStore};
 
 use crate::error::{EngineError, EngineResult};
+use crate::events::EventBus;
 
 pub use convert::to_api_config;
 pub use filters::{labels_match, path_match};
@@ -43,11 +45,17 @@ pub struct ImageService {
     layers: LayerStore,
     store: ImageStore,
     gc: gc::GcState,
+    events: Arc<EventBus>,
 }
 
 impl ImageService {
-    /// Opens the image stores under `data_root`, sharing the metadata database `db`.
-    pub fn open(data_root: &Path, db: Arc<redb::Database>) -> EngineResult<ImageService> {
+    /// Opens the image stores under `data_root`, sharing the metadata database `db`; what
+    /// happens to images is published on `events`.
+    pub fn open(
+        data_root: &Path,
+        db: Arc<redb::Database>,
+        events: Arc<EventBus>,
+    ) -> EngineResult<ImageService> {
         let content = FsContentStore::open(data_root.join("content"))?;
         let layers = LayerStore::open(data_root.join("layers"))
             .map_err(|e| EngineError::internal(format!("opening the layer store: {e}")))?;
@@ -57,6 +65,7 @@ impl ImageService {
             layers,
             store,
             gc: gc::GcState::default(),
+            events,
         })
     }
 

@@ -52,15 +52,28 @@ impl ImageService {
         let mut record = self.record(&id)?;
         record.last_tag_time = Some(Utc::now());
         self.store.apply(vec![
-            Change::SetReference(target.clone(), id),
+            Change::SetReference(target.clone(), id.clone()),
             Change::PutImage(record),
         ])?;
+        self.announce("tag", &id, &target.familiar_string());
         Ok(target)
     }
 
     /// `DELETE /images/{name}`.
     pub fn remove(&self, name: &str, opts: RemoveOptions) -> EngineResult<Vec<ImageDeleteItem>> {
         let id = self.resolve(name)?;
+        let items = self.remove_resolved(name, &id, opts)?;
+        self.announce_removal(&id, &items);
+        Ok(items)
+    }
+
+    fn remove_resolved(
+        &self,
+        name: &str,
+        id: &Digest,
+        opts: RemoveOptions,
+    ) -> EngineResult<Vec<ImageDeleteItem>> {
+        let id = id.clone();
         let mut items = Vec::new();
         let named = match parse_any(name) {
             Ok(ImageRef::Named(r)) => {
@@ -186,9 +199,10 @@ impl ImageService {
             Ok(ImageRef::Named(r)) => vec![super::with_default_tag(&r)],
             _ => self.references_of(&id),
         };
-        let items = refs.iter().map(untagged).collect();
+        let items: Vec<ImageDeleteItem> = refs.iter().map(untagged).collect();
         self.store
             .apply(refs.into_iter().map(Change::RemoveReference).collect())?;
+        self.announce_removal(&id, &items);
         Ok(items)
     }
 

@@ -160,6 +160,9 @@ impl ImageService {
                 .map_err(io)?;
         }
         tar.into_inner().map_err(io)?.flush().map_err(io)?;
+        for (record, _) in &plan.images {
+            self.announce("save", &record.id, &record.id.to_string());
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use crate::format::units::human_size;
 
 /// Runs `op` on each container, printing its name on success; errors are gathered and
 /// reported together, as docker does.
-async fn each<F, Fut>(names: &[String], op: F) -> CliResult
+pub(super) async fn each<F, Fut>(names: &[String], op: F) -> CliResult
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<(), berth_api::ClientError>>,

@@ -2,10 +2,14 @@
 
 mod logs;
 mod manage;
+mod ops;
 mod ps;
 mod request;
 mod run;
+mod stats;
+mod stats_entry;
 mod streams;
+mod top;
 
 use berth_api::Client;
 
@@ -14,8 +18,12 @@ use crate::error::CliResult;
 
 pub use logs::logs;
 pub use manage::{attach, kill, prune, restart, rm, stop, wait};
+pub use ops::{pause, port, rename, unpause, update};
 pub use ps::ps;
+pub(super) use request::duration_ns;
 pub use run::{create, run, start};
+pub use stats::stats;
+pub use top::top;
 
 pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
     match cmd {
@@ -32,5 +40,12 @@ pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
         ContainerCommand::Attach(a) => attach(client, a).await,
         ContainerCommand::Inspect(a) => super::inspect::containers(&client, a).await,
         ContainerCommand::Prune(a) => prune(&client, a).await,
+        ContainerCommand::Pause(a) => pause(&client, a).await,
+        ContainerCommand::Unpause(a) => unpause(&client, a).await,
+        ContainerCommand::Rename(a) => rename(&client, a).await,
+        ContainerCommand::Update(a) => update(&client, a).await,
+        ContainerCommand::Top(a) => top(&client, a).await,
+        ContainerCommand::Stats(a) => stats(client, a).await,
+        ContainerCommand::Port(a) => port(&client, a).await,
     }
 }

@@ -77,6 +77,23 @@ pub fn duration_ns(s: &str) -> CliResult<i64> {
     Ok(total as i64)
 }
 
+/// `--cpus`: a decimal number of CPUs, in billionths.
+pub fn nano_cpus(c: &str) -> CliResult<i64> {
+    let v: f64 = c
+        .parse()
+        .map_err(|_| bad(format!("invalid argument \"{c}\" for \"--cpus\" flag")))?;
+    Ok((v * 1e9) as i64)
+}
+
+/// `--memory-swap`: a size, or -1 for unlimited swap.
+pub fn swap_bytes(s: &str) -> CliResult<i64> {
+    if s == "-1" {
+        Ok(-1)
+    } else {
+        ram_in_bytes(s)
+    }
+}
+
 /// `name=soft[:hard]`.
 pub fn ulimit(s: &str) -> CliResult<Ulimit> {
     let (name, values) = s
@@ -234,19 +251,13 @@ pub fn build(
             .transpose()
             .map(|v| v.unwrap_or(0))
     };
-    let memory_swap = match f.memory_swap.as_deref() {
-        Some("-1") => -1,
-        other => other.map(ram_in_bytes).transpose()?.unwrap_or(0),
-    };
-    let nano_cpus = match &f.cpus {
-        Some(c) => {
-            let v: f64 = c
-                .parse()
-                .map_err(|_| bad(format!("invalid argument \"{c}\" for \"--cpus\" flag")))?;
-            (v * 1e9) as i64
-        }
-        None => 0,
-    };
+    let memory_swap = f
+        .memory_swap
+        .as_deref()
+        .map(swap_bytes)
+        .transpose()?
+        .unwrap_or(0);
+    let nano_cpus = f.cpus.as_deref().map(nano_cpus).transpose()?.unwrap_or(0);
     let mut log_opts = BTreeMap::new();
     for o in &f.log_opt {
         let (k, v) = o
