@@ -283,3 +283,15 @@ fn privileged_containers_get_the_hosts_devices() {
         "an unprivileged container has none of them"
     );
 }
+
+#[test]
+fn rmi_of_a_name_the_image_does_not_need_is_not_held_up_by_containers() {
+    let d = with_busybox();
+    d.ok(&["tag", "busybox", "other:1"]);
+    d.ok(&["create", "--name", "user", "busybox", "true"]);
+    assert_contains(&d.ok(&["rmi", "other:1"]), "Untagged: other:1");
+    let r = d.run(&["rmi", "busybox"]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "container");
+    assert_contains(&r.stderr, "is using its referenced image");
+}

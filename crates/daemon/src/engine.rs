@@ -123,6 +123,9 @@ impl Engine {
         opts: crate::images::RemoveOptions,
     ) -> EngineResult<Vec<berth_api::types::ImageDeleteItem>> {
         let id = self.images.resolve(name)?;
+        if self.images.removal_only_untags(name, &id) {
+            return self.images.remove(name, opts);
+        }
         let users = self.containers.using_image(&id);
         if let Some(running) = users.iter().find(|r| r.state.status.is_active()) {
             return Err(EngineError::conflict(format!(

@@ -21,6 +21,14 @@ pub struct RemoveOptions {
     pub no_prune: bool,
 }
 
+/// A removal by name: the name, the digest references that go with it, and whether the
+/// image keeps other names.
+struct UntagPlan {
+    name: Reference,
+    also: Vec<Reference>,
+    keeps_image: bool,
+}
+
 fn untagged(r: &Reference) -> ImageDeleteItem {
     ImageDeleteItem {
         untagged: Some(r.familiar_string()),
@@ -59,6 +67,46 @@ impl ImageService {
         Ok(target)
     }
 
+    /// Whether removing `name` would only take a name away, leaving the image (`id`) with
+    /// others: what a container using the image does not stand in the way of.
+    pub fn removal_only_untags(&self, name: &str, id: &Digest) -> bool {
+        self.untag_plan(name, id).is_some_and(|p| p.keeps_image)
+    }
+
+    /// What removing `name` by name does, if `name` is a name of `id`.
+    fn untag_plan(&self, name: &str, id: &Digest) -> Option<UntagPlan> {
+        let Ok(ImageRef::Named(r)) = parse_any(name) else {
+            return None;
+        };
+        let r = super::with_default_tag(&r);
+        let view = self.store.view();
+        if view.lookup(&r) != Some(id) {
+            return None;
+        }
+        let rest: Vec<Reference> = view
+            .references_to(id)
+            .into_iter()
+            .filter(|o| **o != r)
+            .cloned()
+            .collect();
+        // Digest references to the same repository go with its last tag, as in docker.
+        let same_repo_digests_only = r.digest().is_none()
+            && !rest.is_empty()
+            && rest
+                .iter()
+                .all(|o| o.digest().is_some() && o.name() == r.name());
+        let keeps_image = !rest.is_empty() && !same_repo_digests_only;
+        Some(UntagPlan {
+            name: r,
+            also: if same_repo_digests_only {
+                rest
+            } else {
+                Vec::new()
+            },
+            keeps_image,
+        })
+    }
+
     /// `DELETE /images/{name}`.
     pub fn remove(&self, name: &str, opts: RemoveOptions) -> EngineResult<Vec<ImageDeleteItem>> {
         let id = self.resolve(name)?;
@@ -75,40 +123,15 @@ impl ImageService {
     ) -> EngineResult<Vec<ImageDeleteItem>> {
         let id = id.clone();
         let mut items = Vec::new();
-        let named = match parse_any(name) {
-            Ok(ImageRef::Named(r)) => {
-                let r = super::with_default_tag(&r);
-                (self.store.view().lookup(&r) == Some(&id)).then_some(r)
-            }
-            _ => None,
-        };
-
-        if let Some(r) = named {
+        if let Some(plan) = self.untag_plan(name, &id) {
             // Removing by name: untag it; the image goes only with its last name.
-            let mut changes = vec![Change::RemoveReference(r.clone())];
-            items.push(untagged(&r));
-            let view = self.store.view();
-            let rest: Vec<Reference> = view
-                .references_to(&id)
-                .into_iter()
-                .filter(|o| **o != r)
-                .cloned()
-                .collect();
-            drop(view);
-            // Digest references to the same repository go with its last tag, as in docker.
-            let same_repo_digests_only = r.digest().is_none()
-                && !rest.is_empty()
-                && rest
-                    .iter()
-                    .all(|o| o.digest().is_some() && o.name() == r.name());
-            if same_repo_digests_only {
-                for o in &rest {
-                    changes.push(Change::RemoveReference(o.clone()));
-                    items.push(untagged(o));
-                }
+            let mut changes = vec![Change::RemoveReference(plan.name.clone())];
+            items.push(untagged(&plan.name));
+            for o in &plan.also {
+                changes.push(Change::RemoveReference(o.clone()));
+                items.push(untagged(o));
             }
-            let keep_image = !rest.is_empty() && !same_repo_digests_only;
-            if keep_image || !self.store.view().children(&id).is_empty() {
+            if plan.keeps_image || !self.store.view().children(&id).is_empty() {
                 self.store.apply(changes)?;
                 return Ok(items);
             }
