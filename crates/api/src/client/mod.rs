@@ -1,6 +1,7 @@
 //! The typed Engine API client: one HTTP/1.1 connection to the engine, reused across
 //! requests, over whichever transport the host names.
 
+mod archive;
 mod containers;
 mod endpoints;
 mod host;
@@ -18,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+pub use archive::CommitParams;
 pub use containers::{AttachParams, Hijacked, LogsParams};
 pub use endpoints::{ImportOptions, RemoveOptions};
 pub use host::{Host, HostError, DEFAULT_SOCKET};

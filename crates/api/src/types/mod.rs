@@ -1,5 +1,6 @@
 //! Engine API v1.41 wire types, field for field with the Swagger definitions.
 
+pub mod archive;
 pub mod container;
 pub mod image;
 pub mod message;
@@ -7,6 +8,7 @@ pub mod system;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use archive::*;
 pub use container::*;
 pub use image::*;
 pub use message::*;
