@@ -2,7 +2,10 @@
 //! running container has a shim (see `berth_runtime::shim`); the service keeps the records,
 //! drives the shims, and follows each running container until it exits.
 
+mod archive;
 mod attach;
+mod changes;
+mod commit;
 mod create;
 mod etc_files;
 mod inspect;
@@ -13,6 +16,7 @@ mod names;
 pub mod record;
 mod recovery;
 mod remove;
+mod rootfs;
 mod shim_client;
 mod spec;
 mod start;
@@ -29,6 +33,7 @@ use crate::images::ImageService;
 use record::ContainerRecord;
 
 pub use attach::{parse_detach_keys, AttachOptions};
+pub use commit::CommitOptions;
 pub use create::CreateOptions;
 pub use list::ListOptions;
 pub use logs::LogsOptions;
