@@ -70,6 +70,10 @@ pub async fn run(app: App) -> CliResult {
         Command::Logs(a) => containers::logs(&client().await?, a).await,
         Command::Wait(a) => containers::wait(&client().await?, a).await,
         Command::Attach(a) => containers::attach(client().await?, a).await,
+        Command::Cp(a) => containers::cp(&client().await?, a).await,
+        Command::Diff(a) => containers::diff(&client().await?, a).await,
+        Command::Commit(a) => containers::commit(&client().await?, a).await,
+        Command::Export(a) => containers::export(&client().await?, a).await,
         Command::Container(cmd) => containers::container(client().await?, cmd).await,
     }
 }

@@ -1,5 +1,8 @@
 //! The container commands.
 
+mod copy;
+mod copy_local;
+mod fs;
 mod logs;
 mod manage;
 mod ps;
@@ -12,9 +15,11 @@ use berth_api::Client;
 use crate::app::ContainerCommand;
 use crate::error::CliResult;
 
+pub use copy::cp;
+pub use fs::{commit, diff, export};
 pub use logs::logs;
 pub use manage::{attach, kill, prune, restart, rm, stop, wait};
-pub use ps::ps;
+pub use ps::{headers as ps_headers, ps, row as ps_row};
 pub use run::{create, run, start};
 
 pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
@@ -32,5 +37,9 @@ pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
         ContainerCommand::Attach(a) => attach(client, a).await,
         ContainerCommand::Inspect(a) => super::inspect::containers(&client, a).await,
         ContainerCommand::Prune(a) => prune(&client, a).await,
+        ContainerCommand::Cp(a) => cp(&client, a).await,
+        ContainerCommand::Diff(a) => diff(&client, a).await,
+        ContainerCommand::Commit(a) => commit(&client, a).await,
+        ContainerCommand::Export(a) => export(&client, a).await,
     }
 }
