@@ -35,6 +35,7 @@ pub struct App {
     pub command: Command,
 }
 
+pub use crate::app_container_fs::*;
 pub use crate::app_containers::*;
 
 #[derive(Debug, Subcommand)]

@@ -116,7 +116,10 @@ impl ContainerService {
             .and_then(|layout| Cgroup::open(&layout, &parent, &rec.id))
             .and_then(|cg| cg.freeze().map(|()| Frozen(cg)));
         match frozen {
-            Ok(f) => Some(f),
+            Ok(f) => {
+                tracing::debug!(id = %rec.id, "container paused for the commit");
+                Some(f)
+            }
             Err(e) => {
                 tracing::warn!(id = %rec.id, error = %e, "could not pause the container for the commit");
                 None

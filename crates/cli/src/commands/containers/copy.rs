@@ -138,7 +138,7 @@ async fn from_container(
     let dst_dir = std::path::PathBuf::from(dst_dir);
     let preserve = args.archive;
     feed_blocking(body, move |reader| {
-        local::extract(reader, &dst_dir, rename.as_ref(), preserve)
+        super::copy_extract::extract(reader, &dst_dir, rename.as_ref(), preserve)
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! The container commands.
 
 mod copy;
+mod copy_extract;
 mod copy_local;
 mod fs;
 mod logs;
