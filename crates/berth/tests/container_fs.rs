@@ -6,6 +6,8 @@
 
 mod common;
 
+#[path = "container_fs/api.rs"]
+mod api;
 #[path = "container_fs/cp.rs"]
 mod cp;
 #[path = "container_fs/image_ops.rs"]

@@ -1,7 +1,7 @@
 //! `diff`, `commit`, `export`, and the sizes of `ps -s`, `inspect -s` and `system df`.
 
-use super::common::assert_contains;
 use super::common::images::archive_entry;
+use super::common::{self, assert_contains};
 use super::{eventually, names, ran, running, with_busybox};
 
 #[test]
@@ -165,6 +165,17 @@ fn export_holds_the_whole_file_system() {
     assert_eq!(names(&r.stdout), listed);
     let r = d.fails(&["export", "-o", "/no/such/dir/fs.tar", "ex"]);
     assert_contains(&r.stderr, "does not exist");
+    // Never a tar onto a terminal: `script` gives the command one.
+    let cmd = format!("{} -H {} export ex", common::BERTH, d.host());
+    let r = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert_contains(
+        &String::from_utf8_lossy(&r.stdout),
+        "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+    );
 }
 
 #[test]

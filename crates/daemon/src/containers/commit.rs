@@ -73,20 +73,25 @@ impl ContainerService {
             comment: opts.comment,
             name,
         };
-        let _frozen = if opts.pause && rec.state.status == Status::Running {
-            self.freeze(&rec)
-        } else {
-            None
-        };
         let layers = self.images.layers();
         if !layers.has_active(&rec.id) {
             // Never started: no changes, docker's empty layer.
             return self.images.commit(&[0u8; 1024][..], request);
         }
+        let frozen = if opts.pause && rec.state.status == Status::Running {
+            self.freeze(&rec)
+        } else {
+            None
+        };
         let (reader, mut writer) =
             std::io::pipe().map_err(|e| EngineError::internal(format!("making a pipe: {e}")))?;
         std::thread::scope(|s| {
-            let packer = s.spawn(move || layers.write_diff(&rec.id, &mut writer));
+            let packer = s.spawn(move || {
+                let packed = layers.write_diff(&rec.id, &mut writer);
+                // Thawed as soon as its changes are read, not after they are stored.
+                drop(frozen);
+                packed
+            });
             let committed = self.images.commit(reader, request);
             match packer.join() {
                 Ok(Err(e))
