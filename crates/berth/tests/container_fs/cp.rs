@@ -33,6 +33,13 @@ fn cp_files_and_directories_both_ways() {
     d.ok(&["cp", "run1:/etc/.", &s("contents")]);
     assert_contains(&read(l.join("contents/passwd")), "root:x:0:0");
     assert!(!l.join("contents/etc").exists());
+    // The whole root file system, and a local directory's contents under a new name.
+    d.ok(&["cp", "run1:/", &s("rootcopy")]);
+    assert!(l.join("rootcopy/bin/busybox").is_file());
+    assert_contains(&read(l.join("rootcopy/etc/passwd")), "root:x:0:0");
+    d.ok(&["cp", &s("d/."), "run1:/tmp/flat"]);
+    d.ok(&["cp", "run1:/tmp/flat/a/b.txt", &s("flat.txt")]);
+    assert_eq!(read(l.join("flat.txt")), "deep\n");
     // A file onto an existing file replaces it, under the destination's name.
     d.ok(&["cp", "run1:/etc/group", &s("f.txt")]);
     assert_contains(&read(l.join("f.txt")), "root:x:0:");

@@ -85,6 +85,13 @@ impl ContainerService {
             }
             op = Some(c.op.blocking_lock());
         };
+        if matches!(record.state.status, Status::Removing | Status::Dead) {
+            // Its file system is gone or going; preparing it again would leak a snapshot.
+            return Err(EngineError::conflict(format!(
+                "container {} is marked for removal",
+                record.id
+            )));
+        }
         let path = self.mount_rootfs(&record)?;
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let fd = match rustix::fs::open(&path, flags, Mode::empty()) {
