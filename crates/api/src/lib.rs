@@ -1,6 +1,7 @@
 //! Docker Engine API v1.41: the wire types (matching the Swagger definitions field for
 //! field) and a typed client over a unix socket, TCP, or SSH.
 
+pub mod base64;
 pub mod client;
 pub mod detach;
 pub mod filters;

@@ -221,3 +221,41 @@ fn kill_and_restart_policies() {
         format!("{count} exited")
     );
 }
+
+#[test]
+fn file_operations_are_events_too() {
+    let d = with_busybox();
+    let since = unix_time(Duration::ZERO);
+    d.ok(&[
+        "run",
+        "--name",
+        "files",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /made",
+    ]);
+    let out = d.dir.path().join("made");
+    d.ok(&["cp", "files:/made", out.to_str().unwrap()]);
+    d.ok(&["cp", out.to_str().unwrap(), "files:/copied"]);
+    d.ok(&["commit", "-m", "saved", "files", "files-image:1"]);
+    let tar = d.dir.path().join("files.tar");
+    d.ok(&["export", "-o", tar.to_str().unwrap(), "files"]);
+    let until = unix_time(Duration::ZERO);
+    let all = d.ok(&["events", "--since", &since, "--until", &until]);
+    assert_eq!(
+        actions_of(&all, "files"),
+        [
+            "create",
+            "attach",
+            "start",
+            "die",
+            "archive-path",
+            "extract-to-dir",
+            "commit",
+            "export"
+        ],
+        "{all}"
+    );
+    assert_contains(&all, "comment=saved");
+}

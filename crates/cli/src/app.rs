@@ -35,6 +35,7 @@ pub struct App {
     pub command: Command,
 }
 
+pub use crate::app_container_fs::*;
 pub use crate::app_containers::*;
 pub use crate::app_ops::*;
 
@@ -78,6 +79,14 @@ pub enum Command {
     Port(PortArgs),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),

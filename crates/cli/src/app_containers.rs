@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Subcommand};
 
+use crate::app_container_fs::{CommitArgs, CpArgs, DiffArgs, ExportArgs};
+
 /// Flags shared by `run` and `create`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CreateFlags {
@@ -404,4 +406,12 @@ pub enum ContainerCommand {
     Stats(crate::app_ops::StatsArgs),
     /// List port mappings or a specific mapping for the container
     Port(crate::app_ops::PortArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
 }

@@ -2,6 +2,7 @@
 //! API. It parses arguments, calls the API and renders the answer; it holds no state.
 
 pub mod app;
+mod app_container_fs;
 mod app_containers;
 mod app_ops;
 mod commands;

@@ -8,6 +8,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     InvalidArgument,
+    /// Refused by policy (a read-only root file system).
+    Forbidden,
     Unavailable,
     Internal,
 }

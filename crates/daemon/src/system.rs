@@ -9,7 +9,7 @@ use berth_api::types::{
 use chrono::Utc;
 
 use crate::engine::Engine;
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
 use crate::host;
 use crate::images::ListOptions;
 use crate::timefmt::go_rfc3339_nano;
@@ -141,14 +141,29 @@ pub fn info(engine: &Engine) -> SystemInfo {
 }
 
 pub fn df(engine: &Engine) -> EngineResult<SystemDataUsage> {
-    let images = engine.images.list(&ListOptions {
+    let mut images = engine.images.list(&ListOptions {
         all: true,
         shared_size: true,
         ..Default::default()
     })?;
+    for image in &mut images {
+        if let Ok(id) = berth_store::Digest::parse(&image.id) {
+            image.containers = engine.containers.using_image(&id).len() as i64;
+        }
+    }
+    let containers = engine.containers.list(&crate::containers::ListOptions {
+        all: true,
+        size: true,
+        ..Default::default()
+    })?;
+    let containers = containers
+        .iter()
+        .map(|c| serde_json::to_value(c).map_err(|e| EngineError::internal(e.to_string())))
+        .collect::<EngineResult<Vec<_>>>()?;
     Ok(SystemDataUsage {
         layers_size: engine.images.layers_size() as i64,
         images,
+        containers,
         ..Default::default()
     })
 }

@@ -69,6 +69,14 @@ pub enum UnpackError {
         target: String,
         reason: &'static str,
     },
+    /// The entry would replace a directory with a non-directory or the other way round,
+    /// which the caller asked to refuse.
+    #[error("cannot overwrite {existing} {entry:?} with {new}")]
+    Overwrite {
+        entry: String,
+        existing: &'static str,
+        new: &'static str,
+    },
     /// A filesystem operation failed while writing an entry.
     #[error("{op} for archive entry {entry:?}: {source}")]
     Io {
@@ -89,7 +97,18 @@ impl UnpackError {
     /// The coarse kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::OpenRoot { source, .. } | Self::Io { source, .. } => kind_of_io(source),
+            Self::OpenRoot { source, .. } => kind_of_io(source),
+            // What an archive asks for clashes with what is there (or with its own earlier
+            // entries, such as a file where a later entry wants a directory).
+            Self::Io { source, .. }
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::ENOTDIR | libc::ELOOP | libc::EEXIST | libc::EISDIR)
+                ) =>
+            {
+                ErrorKind::InvalidArgument
+            }
+            Self::Io { source, .. } => kind_of_io(source),
             // Corrupt data (tar or decompressor) is the input's fault; a failing source
             // (disk, network) is not.
             Self::Read { source, .. } => match source.kind() {
@@ -104,7 +123,41 @@ impl UnpackError {
             | Self::EscapingPath { .. }
             | Self::InvalidPath { .. }
             | Self::InvalidWhiteout { .. }
-            | Self::HardLink { .. } => ErrorKind::InvalidArgument,
+            | Self::HardLink { .. }
+            | Self::Overwrite { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+/// Failure while archiving a tree with [`crate::pack::pack`].
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// Reading the tree failed.
+    #[error("{op} {path:?}: {source}")]
+    Io {
+        /// The entry's name in the archive.
+        path: String,
+        op: &'static str,
+        source: io::Error,
+    },
+    /// The archive could not be written (the reader went away).
+    #[error("writing the archive: {0}")]
+    Write(io::Error),
+    /// A directory renamed by overlayfs's `redirect_dir`, which a tar layer cannot express.
+    #[error("{path:?} was renamed with overlayfs redirects, which a layer cannot express")]
+    Redirect { path: String },
+}
+
+impl PackError {
+    /// The coarse kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io { source, .. } => match source.raw_os_error() {
+                Some(libc::ENOTDIR) => ErrorKind::InvalidArgument,
+                _ => kind_of_io(source),
+            },
+            Self::Write(_) => ErrorKind::Unavailable,
+            Self::Redirect { .. } => ErrorKind::Internal,
         }
     }
 }
@@ -190,6 +243,9 @@ pub enum LayerError {
     /// Mounting or unmounting failed.
     #[error(transparent)]
     Overlay(#[from] OverlayError),
+    /// Archiving a snapshot's changes failed.
+    #[error(transparent)]
+    Pack(#[from] PackError),
     /// A filesystem operation on the store failed.
     #[error("{op} {}: {source}", path.display())]
     Io {
@@ -211,6 +267,7 @@ impl LayerError {
             Self::Unpack { source } => source.kind(),
             Self::Corrupt { .. } => ErrorKind::Internal,
             Self::Overlay(e) => e.kind(),
+            Self::Pack(e) => e.kind(),
             Self::Io { source, .. } => kind_of_io(source),
         }
     }

@@ -84,6 +84,12 @@ pub(crate) fn empty_dir(dir: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The `/proc/self/fd/N` path of a descriptor, to name it in errors.
+pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> std::path::PathBuf {
+    use std::os::fd::AsRawFd;
+    std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
 /// A random name for staging directories: 128 bits, hex.
 pub(crate) fn random_name() -> std::io::Result<String> {
     let mut bytes = [0u8; 16];

@@ -5,6 +5,8 @@
 //! - [`compression`]: sniffs gzip / zstd / plain tar from the first bytes of a stream.
 //! - [`LayerStore`]: one directory per layer, keyed by diff ID, published atomically, plus
 //!   the active (writable) snapshots containers run on.
+//! - [`pack`]: the confined tar writer (`cp` out of containers, `export`, and a container's
+//!   changes as a layer with OCI whiteouts).
 //! - [`overlay`]: overlayfs mounts, using the new mount API when the kernel has it.
 //! - [`Snapshotter`]: the small trait the daemon programs against, with a
 //!   [`conformance`] suite (feature `conformance`) every implementation must pass.
@@ -14,6 +16,7 @@ pub mod error;
 mod fsutil;
 pub mod layer_store;
 pub mod overlay;
+pub mod pack;
 mod snapshotter;
 pub mod unpack;
 
@@ -21,7 +24,8 @@ pub mod unpack;
 pub mod conformance;
 
 pub use compression::{decompress, Compression, Decompressor};
-pub use error::{ErrorKind, LayerError, OverlayError, UnpackError};
-pub use layer_store::{LayerInfo, LayerStore};
+pub use error::{ErrorKind, LayerError, OverlayError, PackError, UnpackError};
+pub use layer_store::{Change, ChangeKind, InitPath, LayerInfo, LayerStore};
+pub use pack::{pack, PackOptions, PackStats, PackWhiteouts};
 pub use snapshotter::Snapshotter;
-pub use unpack::{unpack_into, UnpackOptions, UnpackStats, WhiteoutMode, OPAQUE_XATTR};
+pub use unpack::{unpack_at, unpack_into, UnpackOptions, UnpackStats, WhiteoutMode, OPAQUE_XATTR};

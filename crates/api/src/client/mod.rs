@@ -1,6 +1,7 @@
 //! The typed Engine API client: one HTTP/1.1 connection to the engine, reused across
 //! requests, over whichever transport the host names.
 
+mod archive;
 mod container_ops;
 mod containers;
 mod endpoints;
@@ -20,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
+pub use archive::CommitParams;
 pub use container_ops::StatsStream;
 pub use containers::{AttachParams, Hijacked, LogsParams};
 pub use endpoints::{ImportOptions, RemoveOptions};

@@ -1,5 +1,6 @@
 //! Engine API v1.41 wire types, field for field with the Swagger definitions.
 
+pub mod archive;
 pub mod container;
 pub mod container_ops;
 pub mod event;
@@ -10,6 +11,7 @@ pub mod system;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use archive::*;
 pub use container::*;
 pub use container_ops::*;
 pub use event::*;

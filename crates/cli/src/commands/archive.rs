@@ -57,14 +57,18 @@ pub async fn save(client: &Client, args: SaveArgs) -> CliResult {
     let body = client.images_save(&args.images).await?;
     match &args.output {
         None => copy_body(body, &mut std::io::stdout().lock(), None).await,
-        Some(path) => save_to_file(body, path).await,
+        Some(path) => save_to_file(body, path, "failed to save image").await,
     }
 }
 
 /// Writes the body's chunks as they arrive. The writes block, which is fine here: nothing
 /// else runs in the CLI meanwhile, and whole chunks make far fewer system calls than an
 /// async file would.
-async fn copy_body(mut body: Incoming, out: &mut dyn Write, bar: Option<ProgressBar>) -> CliResult {
+pub(super) async fn copy_body(
+    mut body: Incoming,
+    out: &mut dyn Write,
+    bar: Option<ProgressBar>,
+) -> CliResult {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| CliError::general(format!("saving: {e}")))?;
         if let Ok(data) = frame.into_data() {
@@ -84,7 +88,8 @@ async fn copy_body(mut body: Incoming, out: &mut dyn Write, bar: Option<Progress
 
 /// Writes to a temporary file beside `path` and renames it into place only once the whole
 /// archive arrived, so a failed save never leaves a truncated archive under the name.
-async fn save_to_file(body: Incoming, path: &Path) -> CliResult {
+/// `failure` starts the message of an error (`failed to save image`).
+pub(super) async fn save_to_file(body: Incoming, path: &Path, failure: &str) -> CliResult {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -97,9 +102,8 @@ async fn save_to_file(body: Incoming, path: &Path) -> CliResult {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let failed = |e: std::io::Error| {
-        CliError::general(format!("failed to save image: {}: {e}", path.display()))
-    };
+    let failed =
+        |e: std::io::Error| CliError::general(format!("{failure}: {}: {e}", path.display()));
     let result = async {
         let mut file = std::fs::File::create(&temp).map_err(failed)?;
         copy_body(body, &mut file, transfer::bar("Saving", None)).await?;

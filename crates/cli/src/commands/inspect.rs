@@ -52,8 +52,8 @@ pub async fn images(client: &Client, args: ImageInspectArgs) -> CliResult {
     .await
 }
 
-async fn container(client: &Client, name: String) -> Result<Option<Value>, CliError> {
-    match client.container_inspect(&name).await {
+async fn container(client: &Client, name: String, size: bool) -> Result<Option<Value>, CliError> {
+    match client.container_inspect_sized(&name, size).await {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.into()),
@@ -62,7 +62,7 @@ async fn container(client: &Client, name: String) -> Result<Option<Value>, CliEr
 
 pub async fn containers(client: &Client, args: ContainerInspectArgs) -> CliResult {
     inspect_each(&args.containers, args.format.as_deref(), "container", |n| {
-        container(client, n)
+        container(client, n, args.size)
     })
     .await
 }
@@ -71,6 +71,7 @@ pub async fn containers(client: &Client, args: ContainerInspectArgs) -> CliResul
 /// before images, in docker's order.
 pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
     let kind = args.kind.clone();
+    let size = args.size;
     let missing = match kind.as_deref() {
         Some("image") => "image",
         Some("container") => "container",
@@ -80,9 +81,9 @@ pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
         let kind = kind.clone();
         async move {
             match kind.as_deref() {
-                Some("container") => container(client, n).await,
+                Some("container") => container(client, n, size).await,
                 Some("image") => image(client, n).await,
-                _ => match container(client, n.clone()).await? {
+                _ => match container(client, n.clone(), size).await? {
                     Some(v) => Ok(Some(v)),
                     None => image(client, n).await,
                 },

@@ -11,6 +11,23 @@ use crate::error::EngineResult;
 use crate::timefmt::{go_rfc3339_nano, GO_ZERO_TIME};
 
 impl ContainerService {
+    /// The inspect document, with `SizeRw` and `SizeRootFs` when `size` (`?size=1`, which
+    /// walks the container's changes: call it on a blocking thread).
+    pub fn inspect_sized(
+        self: &Arc<Self>,
+        name: &str,
+        size: bool,
+    ) -> EngineResult<ContainerInspect> {
+        let mut doc = self.inspect(name)?;
+        if size {
+            let rec = self.find(name)?.record();
+            let (rw, root) = self.sizes(&rec);
+            doc.size_rw = Some(rw);
+            doc.size_root_fs = Some(root);
+        }
+        Ok(doc)
+    }
+
     pub fn inspect(self: &Arc<Self>, name: &str) -> EngineResult<ContainerInspect> {
         let c = self.find(name)?;
         let rec = c.record();

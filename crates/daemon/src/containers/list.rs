@@ -15,6 +15,8 @@ pub struct ListOptions {
     pub all: bool,
     /// Only the `limit` most recently created (`-n`; `-l` is 1). Implies all.
     pub limit: Option<usize>,
+    /// Measure each container's changes (`SizeRw`, `SizeRootFs`): a walk of its upper
+    /// directory, so callers run the listing on a blocking thread.
     pub size: bool,
     pub filters: Filters,
 }
@@ -136,7 +138,14 @@ impl ContainerService {
             if !f.get("health").is_empty() && !f.get("health").iter().any(|h| h == "none") {
                 continue;
             }
-            out.push(self.summary(&rec));
+            let mut summary = self.summary(&rec);
+            if opts.size {
+                // docker leaves zero sizes out of the list (`omitempty`).
+                let (rw, root) = self.sizes(&rec);
+                summary.size_rw = (rw != 0).then_some(rw);
+                summary.size_root_fs = (root != 0).then_some(root);
+            }
+            out.push(summary);
             if opts.limit.is_some_and(|n| out.len() >= n) {
                 break;
             }

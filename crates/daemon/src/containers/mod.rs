@@ -3,7 +3,10 @@
 //! drives the shims, and follows each running container until it exits.
 
 mod announce;
+mod archive;
 mod attach;
+mod changes;
+mod commit;
 mod create;
 mod etc_files;
 mod inspect;
@@ -16,6 +19,7 @@ pub mod record;
 mod recovery;
 mod remove;
 mod rename;
+mod rootfs;
 mod shim_client;
 mod spec;
 mod start;
@@ -38,6 +42,7 @@ use crate::images::ImageService;
 use record::ContainerRecord;
 
 pub use attach::{parse_detach_keys, AttachOptions};
+pub use commit::CommitOptions;
 pub use create::CreateOptions;
 pub use list::ListOptions;
 pub use logs::LogsOptions;

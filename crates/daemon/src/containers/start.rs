@@ -114,25 +114,7 @@ impl ContainerService {
 
     /// Mounts the root file system and writes everything the shim reads. Blocking.
     fn prepare_bundle(&self, rec: &ContainerRecord, bundle: &PathBuf) -> EngineResult<()> {
-        let layers = self.images.layers();
-        let rootfs = if layers.has_active(&rec.id) {
-            layers.mount(&rec.id)
-        } else {
-            let record = self.images.record(&rec.image_id)?;
-            let lowers: Vec<String> = record
-                .layers
-                .iter()
-                .rev()
-                .map(|l| l.diff_id.to_string())
-                .collect();
-            layers.prepare(&rec.id, &lowers)
-        }
-        .map_err(|e| {
-            EngineError::new(
-                crate::error::snapshot_kind(e.kind()),
-                format!("preparing the root file system: {e}"),
-            )
-        })?;
+        let rootfs = self.mount_rootfs(rec)?;
 
         let data = self.data_dir(&rec.id);
         let host = &rec.host_config;

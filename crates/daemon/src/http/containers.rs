@@ -49,7 +49,7 @@ pub async fn list(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse>
         size: q.bool("size"),
         filters: q.filters()?,
     };
-    let list = engine.containers.list(&opts)?;
+    let list = blocking(engine, move |e| e.containers.list(&opts)).await?;
     Ok(response::ok_json(&list))
 }
 
@@ -93,7 +93,11 @@ pub async fn action(
 ) -> EngineResult<HttpResponse> {
     let svc = &engine.containers;
     match action {
-        ContainerAction::Inspect => Ok(response::ok_json(&svc.inspect(&id)?)),
+        ContainerAction::Inspect => {
+            let size = q.bool("size");
+            let doc = blocking(engine, move |e| e.containers.inspect_sized(&id, size)).await?;
+            Ok(response::ok_json(&doc))
+        }
         ContainerAction::Start => match svc.start(&id).await? {
             crate::containers::Started::Now => Ok(response::no_content(StatusCode::NO_CONTENT)),
             crate::containers::Started::Already => {
@@ -127,6 +131,13 @@ pub async fn action(
         ContainerAction::Wait => wait(engine, id, q).await,
         ContainerAction::Attach => attach(engine, id, q, req),
         ContainerAction::Logs => logs(engine, id, q).await,
+        ContainerAction::ArchiveStat => super::container_fs::stat(engine, id, q).await,
+        ContainerAction::ArchiveGet => super::container_fs::get(engine, id, q).await,
+        ContainerAction::ArchivePut => {
+            super::container_fs::put(engine, id, q, req.into_body()).await
+        }
+        ContainerAction::Changes => super::container_fs::changes(engine, id).await,
+        ContainerAction::Export => super::container_fs::export(engine, id).await,
         ContainerAction::Resize => {
             let dim = |k: &str| {
                 q.get(k)

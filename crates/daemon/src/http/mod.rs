@@ -1,6 +1,7 @@
 //! The Engine API over HTTP: each request is parsed into a [`route::Route`], handled by
 //! calling the services, and answered with docker's headers, bodies and status codes.
 
+mod container_fs;
 mod container_ops;
 mod containers;
 mod events;
@@ -79,6 +80,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ContainerCreate => containers::create(engine, &query, req.into_body()).await,
         Route::ContainerPrune => containers::prune(engine, &query).await,
         Route::Events => events::stream(engine, &query),
+        Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
     };
     result.unwrap_or_else(|e| response::error(&e))

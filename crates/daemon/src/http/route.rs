@@ -25,6 +25,8 @@ pub enum Route {
     ContainerCreate,
     ContainerPrune,
     Events,
+    /// `POST /commit`: an image from a container (named in the query).
+    Commit,
     /// A container by name or ID, and what to do with it.
     Container(String, ContainerAction),
 }
@@ -48,6 +50,14 @@ pub enum ContainerAction {
     Update,
     Top,
     Stats,
+    /// `HEAD …/archive`: the stat of a path.
+    ArchiveStat,
+    /// `GET …/archive`: a path as a tar archive.
+    ArchiveGet,
+    /// `PUT …/archive`: a tar archive extracted into a directory.
+    ArchivePut,
+    Changes,
+    Export,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -129,6 +139,7 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/containers/create" => Some((Method::POST, Route::ContainerCreate)),
         "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
         "/events" => Some((Method::GET, Route::Events)),
+        "/commit" => Some((Method::POST, Route::Commit)),
         _ => None,
     };
     if let Some((m, route)) = fixed {
@@ -168,6 +179,16 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
     if id.is_empty() {
         return Err(RouteError::NotFound);
     }
+    if action == "archive" {
+        // One path, three operations, told apart by the method alone.
+        let a = match *method {
+            Method::HEAD => A::ArchiveStat,
+            Method::GET => A::ArchiveGet,
+            Method::PUT => A::ArchivePut,
+            _ => return Err(RouteError::MethodNotAllowed),
+        };
+        return Ok(Route::Container(decode(id)?, a));
+    }
     let (want, action) = match action {
         "" => (Method::DELETE, A::Delete),
         "json" => (Method::GET, A::Inspect),
@@ -185,6 +206,8 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
         "update" => (Method::POST, A::Update),
         "top" => (Method::GET, A::Top),
         "stats" => (Method::GET, A::Stats),
+        "changes" => (Method::GET, A::Changes),
+        "export" => (Method::GET, A::Export),
         _ => return Err(RouteError::NotFound),
     };
     let get_or_head = want == Method::GET && *method == Method::HEAD;
@@ -279,6 +302,33 @@ mod tests {
             Ok(Route::Container("abc".into(), ContainerAction::Stats))
         );
         assert_eq!(route(Method::GET, "/v1.41/events"), Ok(Route::Events));
+        for (m, a) in [
+            (Method::HEAD, ContainerAction::ArchiveStat),
+            (Method::GET, ContainerAction::ArchiveGet),
+            (Method::PUT, ContainerAction::ArchivePut),
+        ] {
+            assert_eq!(
+                route(m, "/v1.41/containers/abc/archive"),
+                Ok(Route::Container("abc".into(), a))
+            );
+        }
+        assert_eq!(
+            route(Method::POST, "/containers/abc/archive"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            route(Method::GET, "/containers/abc/changes"),
+            Ok(Route::Container("abc".into(), ContainerAction::Changes))
+        );
+        assert_eq!(
+            route(Method::GET, "/containers/abc/export"),
+            Ok(Route::Container("abc".into(), ContainerAction::Export))
+        );
+        assert_eq!(route(Method::POST, "/v1.41/commit"), Ok(Route::Commit));
+        assert_eq!(
+            route(Method::GET, "/commit"),
+            Err(RouteError::MethodNotAllowed)
+        );
     }
 
     #[test]

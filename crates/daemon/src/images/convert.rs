@@ -207,3 +207,43 @@ pub fn to_api_config(config: Option<&RunConfig>) -> ContainerConfig {
         ..Default::default()
     }
 }
+
+/// The inverse of [`to_api_config`]: a config in the Engine API's spelling as an image's run
+/// config (`commit` records the container's).
+pub fn from_api_config(c: &ContainerConfig) -> RunConfig {
+    let set = |m: &Option<std::collections::BTreeMap<String, serde_json::Value>>| {
+        m.as_ref().map(|m| {
+            m.keys()
+                .map(|k| (k.clone(), berth_store::model::Empty {}))
+                .collect()
+        })
+    };
+    RunConfig {
+        hostname: c.hostname.clone(),
+        domainname: c.domainname.clone(),
+        user: c.user.clone(),
+        exposed_ports: set(&c.exposed_ports),
+        env: c.env.clone(),
+        entrypoint: c.entrypoint.clone(),
+        cmd: c.cmd.clone(),
+        healthcheck: c
+            .healthcheck
+            .as_ref()
+            .map(|h| berth_store::model::HealthConfig {
+                test: h.test.clone(),
+                interval: h.interval,
+                timeout: h.timeout,
+                start_period: h.start_period,
+                retries: h.retries,
+            }),
+        args_escaped: c.args_escaped,
+        image: c.image.clone(),
+        volumes: set(&c.volumes),
+        working_dir: c.working_dir.clone(),
+        on_build: c.on_build.clone(),
+        labels: c.labels.clone(),
+        stop_signal: c.stop_signal.clone(),
+        stop_timeout: c.stop_timeout,
+        shell: c.shell.clone(),
+    }
+}

@@ -46,25 +46,36 @@ type Platform = (String, String, String);
 impl ImportRequest {
     /// Checks the name, platform and changes before any byte of the tarball is read.
     pub fn validate(&self) -> EngineResult<(Option<Reference>, RunConfig, Platform)> {
-        let name = if self.repo.is_empty() {
-            None
-        } else {
-            let mut r = Reference::parse_normalized(&self.repo)?;
-            if r.digest().is_some() {
-                return Err(EngineError::invalid(
-                    "cannot import with a digest reference",
-                ));
-            }
-            if !self.tag.is_empty() {
-                r = r.with_tag(&self.tag)?;
-            }
-            Some(super::with_default_tag(&r))
-        };
+        let name = repo_tag(
+            &self.repo,
+            &self.tag,
+            "cannot import with a digest reference",
+        )?;
         let mut config = RunConfig::default();
         changes::apply(&mut config, changes::parse_changes(&self.changes)?);
         let platform = parse_platform(&self.platform)?;
         Ok((name, config, platform))
     }
+}
+
+/// The name an image is made under from `repo` and `tag` query parameters: none without a
+/// repository, `:latest` without a tag; a digest reference is refused with `digest_error`.
+pub(super) fn repo_tag(
+    repo: &str,
+    tag: &str,
+    digest_error: &str,
+) -> EngineResult<Option<Reference>> {
+    if repo.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reference::parse_normalized(repo)?;
+    if r.digest().is_some() {
+        return Err(EngineError::invalid(digest_error));
+    }
+    if !tag.is_empty() {
+        r = r.with_tag(tag)?;
+    }
+    Ok(Some(super::with_default_tag(&r)))
 }
 
 fn parse_platform(p: &str) -> EngineResult<Platform> {
@@ -90,32 +101,9 @@ impl ImageService {
         let mut lease = self.lease();
         let tar = berth_snapshot::decompress(reader)
             .map_err(|e| EngineError::invalid(format!("reading the tarball: {e}")))?;
-        let mut blob = self.content.ingest()?;
-        let unpacked = {
-            let mut tee = Tee {
-                inner: tar,
-                sink: &mut *blob,
-            };
-            self.layers.unpack(&mut tee, None).map_err(|e| {
-                EngineError::new(
-                    crate::error::snapshot_kind(e.kind()),
-                    format!("importing: {e}"),
-                )
-            })?
-        };
-        let diff_id =
-            Digest::parse(&unpacked.diff_id).map_err(|e| EngineError::internal(e.to_string()))?;
-        let tar_size = blob.written();
-        let blob = self.commit_leased(blob, &Expected::exact(&diff_id, tar_size), &mut lease)?;
-        lease.layer(&diff_id);
-        if !self.layers.exists(&diff_id.to_string()).unwrap_or(false) {
-            // Collected in the instant before the lease; unpack it again from its blob.
-            let mut file = std::fs::File::open(self.content.blob_path(&diff_id))?;
-            self.layers
-                .unpack(&mut file, Some(&diff_id.to_string()))
-                .map_err(|e| EngineError::internal(format!("importing: {e}")))?;
-        }
-
+        let layer = self
+            .store_layer(tar, &mut lease)
+            .map_err(|e| e.context("importing"))?;
         let now = Utc::now();
         let comment = if req.message.is_empty() {
             format!("Imported from {}", req.source)
@@ -128,7 +116,7 @@ impl ImageService {
             os,
             variant,
             config: Some(run_config),
-            rootfs: RootFs::layers(vec![diff_id.clone()]),
+            rootfs: RootFs::layers(vec![layer.diff_id.clone()]),
             history: vec![History {
                 created: Some(now),
                 comment: comment.clone(),
@@ -137,37 +125,85 @@ impl ImageService {
             comment,
             ..Default::default()
         };
+        let id = self.store_image(
+            config,
+            vec![layer],
+            name.into_iter().collect(),
+            None,
+            &mut lease,
+        )?;
+        self.announce("import", &id, &id.to_string());
+        Ok(id)
+    }
+
+    /// Stores an uncompressed layer tar read from `tar` in one pass: as a blob, and unpacked
+    /// in the layer store, both held by `lease` until an image references them.
+    pub(super) fn store_layer(
+        &self,
+        tar: impl Read,
+        lease: &mut super::Lease<'_>,
+    ) -> EngineResult<LayerRecord> {
+        let mut blob = self.content.ingest()?;
+        let unpacked = {
+            let mut tee = Tee {
+                inner: tar,
+                sink: &mut *blob,
+            };
+            self.layers.unpack(&mut tee, None).map_err(|e| {
+                EngineError::new(crate::error::snapshot_kind(e.kind()), e.to_string())
+            })?
+        };
+        let diff_id =
+            Digest::parse(&unpacked.diff_id).map_err(|e| EngineError::internal(e.to_string()))?;
+        let tar_size = blob.written();
+        let blob = self.commit_leased(blob, &Expected::exact(&diff_id, tar_size), lease)?;
+        lease.layer(&diff_id);
+        if !self.layers.exists(&diff_id.to_string()).unwrap_or(false) {
+            // Collected in the instant before the lease; unpack it again from its blob.
+            let mut file = std::fs::File::open(self.content.blob_path(&diff_id))?;
+            self.layers
+                .unpack(&mut file, Some(&diff_id.to_string()))
+                .map_err(|e| EngineError::internal(e.to_string()))?;
+        }
+        Ok(LayerRecord {
+            diff_id,
+            blob: BlobRef {
+                digest: blob.digest,
+                size: blob.size,
+                media_type: media_type::OCI_LAYER.into(),
+            },
+            tar_size,
+            unpacked_size: unpacked.size,
+        })
+    }
+
+    /// Stores `config` as a blob and registers the image it makes with `layers` under
+    /// `names`; returns the image ID.
+    pub(super) fn store_image(
+        &self,
+        config: ImageConfig,
+        layers: Vec<LayerRecord>,
+        names: Vec<Reference>,
+        parent: Option<Digest>,
+        lease: &mut super::Lease<'_>,
+    ) -> EngineResult<Digest> {
         let bytes =
             serde_json::to_vec(&config).map_err(|e| EngineError::internal(e.to_string()))?;
         let mut buf = vec![0u8; 64 * 1024];
-        let config_blob = self.ingest_leased(
-            &mut bytes.as_slice(),
-            &Expected::default(),
-            &mut lease,
-            &mut buf,
-        )?;
+        let config_blob =
+            self.ingest_leased(&mut bytes.as_slice(), &Expected::default(), lease, &mut buf)?;
         let id = config_blob.digest.clone();
         self.register(vec![NewImage {
             id: id.clone(),
             config,
             manifest: None,
-            layers: vec![LayerRecord {
-                diff_id: diff_id.clone(),
-                blob: BlobRef {
-                    digest: blob.digest,
-                    size: blob.size,
-                    media_type: media_type::OCI_LAYER.into(),
-                },
-                tar_size,
-                unpacked_size: unpacked.size,
-            }],
-            names: name.iter().cloned().collect(),
-            parent: None,
+            layers,
+            names: names.clone(),
+            parent,
         }])?;
-        if let Some(name) = &name {
+        for name in &names {
             self.announce("tag", &id, &name.familiar_string());
         }
-        self.announce("import", &id, &id.to_string());
         Ok(id)
     }
 }

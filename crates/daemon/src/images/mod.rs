@@ -6,6 +6,7 @@ mod announce;
 mod archive;
 mod builtin;
 mod changes;
+mod commit;
 mod convert;
 mod filters;
 mod gc;
@@ -27,7 +28,9 @@ use berth_store::{Digest, FsContentStore, ImageStore};
 use crate::error::{EngineError, EngineResult};
 use crate::events::EventBus;
 
-pub use convert::to_api_config;
+pub use changes::{apply as apply_changes, parse_changes};
+pub use commit::{commit_name, CommitImage};
+pub use convert::{from_api_config, to_api_config};
 pub use filters::{labels_match, path_match};
 pub use gc::{Collected, Lease};
 pub use import::ImportRequest;

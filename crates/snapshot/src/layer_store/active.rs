@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! <root>/active/<key>/lowers   the diff IDs stacked, topmost first (one per line)
+//! <root>/active/<key>/init/    mount points the image lacks (see `init`), if asked for
 //! <root>/active/<key>/upper/   the container's changes
 //! <root>/active/<key>/work/    overlayfs scratch space
 //! <root>/active/<key>/merged/  the mount point
@@ -16,11 +17,13 @@ use std::io;
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::init::{self, InitPath};
 use super::{diff_id_hex, mkdir, LayerStore};
 use crate::error::{LayerError, OverlayError};
 use crate::overlay;
 
-const LOWERS: &str = "lowers";
+pub(super) const LOWERS: &str = "lowers";
+pub(super) const INIT: &str = "init";
 
 fn check_key(key: &str) -> Result<(), LayerError> {
     let ok = (1..=128).contains(&key.len())
@@ -37,7 +40,7 @@ fn check_key(key: &str) -> Result<(), LayerError> {
 }
 
 impl LayerStore {
-    fn active_dir(&self, key: &str) -> Result<PathBuf, LayerError> {
+    pub(super) fn active_dir(&self, key: &str) -> Result<PathBuf, LayerError> {
         check_key(key)?;
         Ok(self.active.join(key))
     }
@@ -45,6 +48,17 @@ impl LayerStore {
     /// Creates the active snapshot `key` over `lowers` (diff IDs, topmost first; may be
     /// empty) and mounts it; returns the mount point, the container's root filesystem.
     pub fn prepare(&self, key: &str, lowers: &[String]) -> Result<PathBuf, LayerError> {
+        self.prepare_with_init(key, lowers, &[])
+    }
+
+    /// Like [`prepare`](Self::prepare), with an init directory between the layers and the
+    /// upper directory holding those of `init` the layers lack (see `init`).
+    pub fn prepare_with_init(
+        &self,
+        key: &str,
+        lowers: &[String],
+        init: &[InitPath],
+    ) -> Result<PathBuf, LayerError> {
         let dir = self.active_dir(key)?;
         let mut lower_dirs = Vec::with_capacity(lowers.len());
         for diff_id in lowers {
@@ -61,7 +75,7 @@ impl LayerStore {
             Err(e) => return Err(LayerError::io("creating", &dir)(e)),
         }
         let merged = dir.join("merged");
-        let result = self.assemble(&dir, lowers, &mut lower_dirs, &merged);
+        let result = self.assemble(&dir, lowers, &mut lower_dirs, init, &merged);
         if result.is_err() {
             if let Err(e) = fs::remove_dir_all(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "could not clean up failed snapshot");
@@ -75,6 +89,7 @@ impl LayerStore {
         dir: &Path,
         lowers: &[String],
         lower_dirs: &mut Vec<PathBuf>,
+        init_paths: &[InitPath],
         merged: &Path,
     ) -> Result<(), LayerError> {
         // Written first, so a layer cannot be removed from under a snapshot being mounted.
@@ -97,7 +112,14 @@ impl LayerStore {
                 .map_err(LayerError::io("chown", &upper))?;
             fs::set_permissions(&upper, fs::Permissions::from_mode(meta.mode() & 0o7777))
                 .map_err(LayerError::io("chmod", &upper))?;
-        } else {
+        }
+        if !init_paths.is_empty() {
+            let init_dir = dir.join(INIT);
+            mkdir(&init_dir).map_err(LayerError::io("creating", &init_dir))?;
+            init::build(&init_dir, lower_dirs, init_paths)?;
+            lower_dirs.insert(0, init_dir);
+        }
+        if lower_dirs.is_empty() {
             // Overlayfs needs a lower directory even for an image with no layers.
             let empty = dir.join("empty");
             mkdir(&empty).map_err(LayerError::io("creating", &empty))?;
@@ -120,18 +142,7 @@ impl LayerStore {
         if is_mount_point(&merged)? {
             return Ok(merged);
         }
-        let lowers_file = dir.join(LOWERS);
-        let text = fs::read_to_string(&lowers_file).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                LayerError::SnapshotNotFound(key.to_owned())
-            } else {
-                LayerError::io("reading", &lowers_file)(e)
-            }
-        })?;
-        let mut lower_dirs = Vec::new();
-        for diff_id in text.lines().filter(|l| !l.is_empty()) {
-            lower_dirs.push(self.path(diff_id)?);
-        }
+        let mut lower_dirs = self.lower_dirs(key)?;
         if lower_dirs.is_empty() {
             lower_dirs.push(dir.join("empty"));
         }

@@ -16,7 +16,12 @@
 //! a power cut can only damage layers nothing points to.
 
 mod active;
+mod changes;
+mod init;
 mod pipe;
+
+pub use changes::{Change, ChangeKind};
+pub use init::InitPath;
 
 use std::fs;
 use std::io::{self, Read};

@@ -23,14 +23,24 @@ use crate::fsutil::{open_in_root, remove_all_at, reopen_dir};
 /// Runs `create`; if the name is taken, removes whatever is there (recursively, without
 /// following symlinks) and runs it again, so an entry always replaces what it lands on.
 /// A removal can change what a cached directory path resolves to, so it empties `dirs`.
+///
+/// With `keep_dirs`, a directory in the way is left alone and `EISDIR` returned instead
+/// (which no create call returns by itself), for [`State::created`] to report.
 pub(super) fn create_replacing<T>(
     dirs: &mut DirCache,
+    keep_dirs: bool,
     dir: BorrowedFd<'_>,
     name: &[u8],
     mut create: impl FnMut() -> rustix::io::Result<T>,
 ) -> rustix::io::Result<T> {
     match create() {
         Err(Errno::EXIST) => {
+            if keep_dirs {
+                let st = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+                    return Err(Errno::ISDIR);
+                }
+            }
             dirs.clear();
             remove_all_at(dir, name)?;
             create()
@@ -40,6 +50,23 @@ pub(super) fn create_replacing<T>(
 }
 
 impl State {
+    /// Maps the outcome of [`create_replacing`] to the entry's error.
+    fn created<T>(
+        &self,
+        cx: &Cx<'_>,
+        op: &'static str,
+        r: rustix::io::Result<T>,
+    ) -> Result<T, UnpackError> {
+        match r {
+            Err(Errno::ISDIR) if self.keep_kinds => Err(UnpackError::Overwrite {
+                entry: cx.name(),
+                existing: "directory",
+                new: "non-directory",
+            }),
+            other => other.map_err(cx.errno(op)),
+        }
+    }
+
     /// Whether an entry created by us in a directory of group `parent_gid` still needs a
     /// chown: it is born with our uid, and with our gid when the directory has it.
     fn needs_chown(&self, meta: &Meta, parent_gid: u32) -> bool {
@@ -58,10 +85,10 @@ impl State {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let parent = at.fd;
-        let fd = create_replacing(&mut self.dirs, parent, name, || {
+        let made = create_replacing(&mut self.dirs, self.keep_kinds, parent, name, || {
             openat(parent, name, flags, Mode::from_raw_mode(0o600))
-        })
-        .map_err(cx.errno("creating file"))?;
+        });
+        let fd = self.created(cx, "creating file", made)?;
         let mut file = File::from(fd);
         let mut got = 0u64;
         loop {
@@ -121,6 +148,13 @@ impl State {
         }
         let fd = match open() {
             Ok(fd) => fd,
+            Err(Errno::NOTDIR | Errno::LOOP) if self.keep_kinds => {
+                return Err(UnpackError::Overwrite {
+                    entry: cx.name(),
+                    existing: "non-directory",
+                    new: "directory",
+                })
+            }
             // A file or symlink is in the way: a directory entry replaces it.
             Err(Errno::NOTDIR | Errno::LOOP) => {
                 self.dirs.clear();
@@ -197,10 +231,10 @@ impl State {
         }
         // The target text is stored verbatim: it is only ever resolved later, confined.
         let parent = at.fd;
-        create_replacing(&mut self.dirs, parent, name, || {
+        let made = create_replacing(&mut self.dirs, self.keep_kinds, parent, name, || {
             symlinkat(target, parent, name)
-        })
-        .map_err(cx.errno("creating symlink"))?;
+        });
+        self.created(cx, "creating symlink", made)?;
         meta.apply_symlink(parent, name, self.needs_chown(meta, at.gid))
             .map_err(cx.errno("setting symlink owner and times"))?;
         self.mark(cx.path);
@@ -246,10 +280,10 @@ impl State {
             Err(Errno::NOENT) => return Err(refuse("target does not exist")),
             Err(e) => return Err(cx.errno("resolving hard link target")(e)),
         }
-        create_replacing(&mut self.dirs, parent, name, || {
+        let made = create_replacing(&mut self.dirs, self.keep_kinds, parent, name, || {
             linkat(&tdir, tname, parent, name, AtFlags::empty())
-        })
-        .map_err(cx.errno("creating hard link"))?;
+        });
+        self.created(cx, "creating hard link", made)?;
         self.scratch = target;
         self.mark(cx.path);
         Ok(())
@@ -266,10 +300,10 @@ impl State {
         meta: &Meta,
     ) -> Result<(), UnpackError> {
         let perm = Mode::from_raw_mode(meta.mode & 0o777);
-        create_replacing(&mut self.dirs, parent, name, || {
+        let made = create_replacing(&mut self.dirs, self.keep_kinds, parent, name, || {
             mknodat(parent, name, kind, perm, makedev(major, minor))
-        })
-        .map_err(cx.errno("creating device node"))?;
+        });
+        self.created(cx, "creating device node", made)?;
         let node = openat(
             parent,
             name,

@@ -51,6 +51,9 @@ pub struct UnpackOptions {
     pub preserve_owner: bool,
     /// Create character and block devices (else they are skipped).
     pub allow_devices: bool,
+    /// Refuse an entry that would replace an existing directory with a non-directory, or a
+    /// non-directory with a directory, instead of replacing it (`cp` into a container).
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl Default for UnpackOptions {
@@ -62,6 +65,7 @@ impl Default for UnpackOptions {
             whiteouts: WhiteoutMode::Overlay,
             preserve_owner: root,
             allow_devices: root,
+            no_overwrite_dir_non_dir: false,
         }
     }
 }
@@ -93,10 +97,26 @@ pub fn unpack_into(
         root: root.to_path_buf(),
         source: e.into(),
     })?;
-    let root_fd = root_fd.as_fd();
+    unpack_at(reader, root_fd.as_fd(), opts).map_err(|e| match e {
+        UnpackError::OpenRoot { source, .. } => UnpackError::OpenRoot {
+            root: root.to_path_buf(),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// Like [`unpack_into`], with the root given as a descriptor of a directory the caller has
+/// already resolved (e.g. inside a container's root filesystem, confined), so that no path
+/// is looked up again between resolving and writing.
+pub fn unpack_at(
+    reader: impl Read,
+    root_fd: BorrowedFd<'_>,
+    opts: &UnpackOptions,
+) -> Result<UnpackStats, UnpackError> {
     let root_gid = rustix::fs::fstat(root_fd)
         .map_err(|e| UnpackError::OpenRoot {
-            root: root.to_path_buf(),
+            root: crate::fsutil::fd_path(root_fd),
             source: e.into(),
         })?
         .st_gid;

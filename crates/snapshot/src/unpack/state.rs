@@ -21,6 +21,8 @@ pub(super) struct State {
     pub(super) whiteouts: WhiteoutMode,
     pub(super) owner: bool,
     pub(super) allow_devices: bool,
+    /// Refuse to replace a directory with a non-directory and the other way round.
+    pub(super) keep_kinds: bool,
     /// Running as root: modes can be applied at once, and failures to set privileged
     /// xattrs are real errors.
     pub(super) privileged: bool,
@@ -57,6 +59,7 @@ impl State {
             whiteouts: opts.whiteouts,
             owner: opts.preserve_owner,
             allow_devices: opts.allow_devices,
+            keep_kinds: opts.no_overwrite_dir_non_dir,
             privileged: euid.is_root(),
             euid: euid.as_raw(),
             egid: rustix::process::getegid().as_raw(),

@@ -33,7 +33,7 @@ impl State {
             // Nothing there to hide.
             None => Ok(()),
             // Overlayfs hides a lower name behind a 0:0 character device of that name.
-            Some(pfd) if overlay => create_replacing(&mut self.dirs, pfd, name, || {
+            Some(pfd) if overlay => create_replacing(&mut self.dirs, false, pfd, name, || {
                 mknodat(
                     pfd,
                     name,

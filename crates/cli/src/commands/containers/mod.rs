@@ -1,5 +1,9 @@
 //! The container commands.
 
+mod copy;
+mod copy_extract;
+mod copy_local;
+mod fs;
 mod logs;
 mod manage;
 mod ops;
@@ -16,10 +20,12 @@ use berth_api::Client;
 use crate::app::ContainerCommand;
 use crate::error::CliResult;
 
+pub use copy::cp;
+pub use fs::{commit, diff, export};
 pub use logs::logs;
 pub use manage::{attach, kill, prune, restart, rm, stop, wait};
 pub use ops::{pause, port, rename, unpause, update};
-pub use ps::ps;
+pub use ps::{headers as ps_headers, ps, row as ps_row};
 pub(super) use request::duration_ns;
 pub use run::{create, run, start};
 pub use stats::stats;
@@ -47,5 +53,9 @@ pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
         ContainerCommand::Top(a) => top(&client, a).await,
         ContainerCommand::Stats(a) => stats(client, a).await,
         ContainerCommand::Port(a) => port(&client, a).await,
+        ContainerCommand::Cp(a) => cp(&client, a).await,
+        ContainerCommand::Diff(a) => diff(&client, a).await,
+        ContainerCommand::Commit(a) => commit(&client, a).await,
+        ContainerCommand::Export(a) => export(&client, a).await,
     }
 }

@@ -14,7 +14,7 @@ use crate::format::{render_list, Format};
 const DEFAULT: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
-fn headers() -> serde_json::Map<String, Value> {
+pub fn headers() -> serde_json::Map<String, Value> {
     let h = json!({
         "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
         "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
@@ -41,6 +41,15 @@ fn go_quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// docker's SIZE column: what the container wrote, and with its image's layers.
+fn size_text(c: &ContainerSummary) -> String {
+    let rw = human_size(c.size_rw.unwrap_or(0) as f64);
+    match c.size_root_fs.filter(|s| *s > 0) {
+        Some(root) => format!("{rw} (virtual {})", human_size(root as f64)),
+        None => rw,
+    }
 }
 
 pub fn row(c: &ContainerSummary, trunc: bool) -> Value {
@@ -72,7 +81,7 @@ pub fn row(c: &ContainerSummary, trunc: bool) -> Value {
         "State": c.state,
         "Ports": "",
         "Names": names.join(","),
-        "Size": c.size_rw.map(|s| human_size(s as f64)).unwrap_or_else(|| "0B".into()),
+        "Size": size_text(c),
         "Labels": labels.join(","),
         "Mounts": "",
         "Networks": c.host_config.get("NetworkMode").cloned().unwrap_or_default(),
@@ -92,9 +101,9 @@ pub async fn ps(client: &Client, args: PsArgs) -> CliResult {
     } else {
         (args.last > 0).then_some(args.last)
     };
-    let list = client
-        .containers(args.all, limit, args.size, &filters)
-        .await?;
+    // As docker's, a format that shows sizes asks the engine for them.
+    let size = args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    let list = client.containers(args.all, limit, size, &filters).await?;
     let rows: Vec<Value> = list.iter().map(|c| row(c, !args.no_trunc)).collect();
     let format = Format::parse(args.format.as_deref());
     // -q wins over a custom format for ps, as docker's.
@@ -103,7 +112,12 @@ pub async fn ps(client: &Client, args: PsArgs) -> CliResult {
     } else {
         (format, None)
     };
-    let out = render_list(&format, DEFAULT, &headers(), &rows, quiet)?;
+    let default = if args.size {
+        format!("{DEFAULT}\t{{{{.Size}}}}")
+    } else {
+        DEFAULT.to_string()
+    };
+    let out = render_list(&format, &default, &headers(), &rows, quiet)?;
     super::super::print(&out)
 }
 
@@ -126,5 +140,12 @@ mod tests {
         assert_eq!(r["Command"], "\"sh -c 'echo hello w…\"");
         assert_eq!(r["Names"], "web");
         assert_eq!(go_quote("a\"b"), "\"a\\\"b\"");
+        let sized = ContainerSummary {
+            size_rw: Some(2),
+            size_root_fs: Some(1_980_000),
+            ..Default::default()
+        };
+        assert_eq!(row(&sized, true)["Size"], "2B (virtual 1.98MB)");
+        assert_eq!(row(&ContainerSummary::default(), true)["Size"], "0B");
     }
 }

@@ -1,0 +1,98 @@
+//! The image side of `POST /commit`: a container's changes (a layer tar) stacked on its
+//! image's layers, under a config derived from the container's, registered (and named)
+//! like any other image. An unchanged container adds no layer, only a history entry.
+
+use std::io::Read;
+
+use berth_store::model::{History, ImageConfig, RootFs, RunConfig};
+use berth_store::reference::Reference;
+use berth_store::Digest;
+use chrono::Utc;
+
+use super::ImageService;
+use crate::error::EngineResult;
+
+/// The digest of an archive with no entries (two zero blocks): docker's empty layer.
+const EMPTY_LAYER: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+/// Everything a commit records besides the layer itself.
+#[derive(Debug, Clone)]
+pub struct CommitImage {
+    /// The container's image, the new image's parent.
+    pub parent: Digest,
+    pub container_id: String,
+    /// The new image's run config.
+    pub config: RunConfig,
+    /// The container's own config, as docker keeps it in `container_config`.
+    pub container_config: RunConfig,
+    pub author: String,
+    pub comment: String,
+    pub name: Option<Reference>,
+}
+
+/// Parses the `repo` and `tag` of a commit into the name it is made under.
+pub fn commit_name(repo: &str, tag: &str) -> EngineResult<Option<Reference>> {
+    super::import::repo_tag(
+        repo,
+        tag,
+        "refusing to create a tag with a digest reference",
+    )
+}
+
+impl ImageService {
+    /// Stores the layer tar read from `diff` and registers the image; returns its ID.
+    pub fn commit(&self, diff: impl Read, req: CommitImage) -> EngineResult<Digest> {
+        let parent_record = self.record(&req.parent)?;
+        let parent = self.config(&req.parent)?;
+        let mut lease = self.lease();
+        let layer = self
+            .store_layer(diff, &mut lease)
+            .map_err(|e| e.context("committing the container's changes"))?;
+        let empty = layer.diff_id.to_string() == EMPTY_LAYER;
+        let mut layers = parent_record.layers.clone();
+        let mut diff_ids = parent.rootfs.diff_ids.clone();
+        if !empty {
+            diff_ids.push(layer.diff_id.clone());
+            layers.push(layer);
+        }
+        let now = Utc::now();
+        let mut history = parent.history.clone();
+        history.push(History {
+            created: Some(now),
+            author: req.author.clone(),
+            comment: req.comment.clone(),
+            empty_layer: empty,
+            ..Default::default()
+        });
+        let config = ImageConfig {
+            created: Some(now),
+            author: req.author,
+            architecture: if parent.architecture.is_empty() {
+                berth_store::model::host_architecture().to_string()
+            } else {
+                parent.architecture.clone()
+            },
+            os: if parent.os.is_empty() {
+                "linux".into()
+            } else {
+                parent.os.clone()
+            },
+            os_version: parent.os_version.clone(),
+            variant: parent.variant.clone(),
+            config: Some(req.config),
+            rootfs: RootFs::layers(diff_ids),
+            history,
+            container: req.container_id,
+            container_config: Some(req.container_config),
+            docker_version: String::new(),
+            comment: String::new(),
+        };
+        self.store_image(
+            config,
+            layers,
+            req.name.into_iter().collect(),
+            Some(req.parent),
+            &mut lease,
+        )
+    }
+}
