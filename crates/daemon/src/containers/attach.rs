@@ -24,6 +24,10 @@ pub struct AttachOptions {
     pub stdout: bool,
     pub stderr: bool,
     pub detach_keys: Option<Vec<u8>>,
+    /// Replay the log so far first (`logs=1`).
+    pub logs: bool,
+    /// Then follow the live streams (`stream=1`); without it, only the log is sent.
+    pub stream: bool,
 }
 
 /// An attach waiting for its container to start.
@@ -38,31 +42,57 @@ pub fn parse_detach_keys(s: &str) -> EngineResult<Vec<u8>> {
 }
 
 impl ContainerService {
-    /// Checks before the connection is hijacked, so refusals are ordinary HTTP errors.
+    /// Checks before the connection is hijacked, so refusals are ordinary HTTP errors. As
+    /// in docker, a stopped container may be attached to (its log replayed, or its streams
+    /// joined when it starts again, as `start -a` does); a paused or restarting one not.
     pub fn can_attach(self: &Arc<Self>, name: &str) -> EngineResult<String> {
         let c = self.find(name)?;
         let rec = c.record();
         match rec.state.status {
-            Status::Exited | Status::Dead
-                if rec.host_config.auto_remove || rec.has_been_started =>
-            {
-                Err(EngineError::conflict(
-                    "You cannot attach to a stopped container, start it first",
-                ))
-            }
-            Status::Removing => Err(EngineError::conflict(
+            Status::Paused => Err(EngineError::conflict(format!(
+                "container {name} is paused, unpause the container before attach"
+            ))),
+            Status::Restarting => Err(EngineError::conflict(format!(
+                "container {name} is restarting, wait until the container is running"
+            ))),
+            Status::Removing | Status::Dead => Err(EngineError::conflict(
                 "You cannot attach to a container that is being removed",
             )),
             _ => Ok(c.id.clone()),
         }
     }
 
-    /// Attaches `io` now (running) or at start (created).
-    pub async fn attach(self: &Arc<Self>, id: &str, opts: AttachOptions, io: Box<dyn Io>) {
+    /// Attaches `io` now (running) or at start (created), after replaying the log when
+    /// asked to.
+    pub async fn attach(self: &Arc<Self>, id: &str, opts: AttachOptions, mut io: Box<dyn Io>) {
         let Ok(c) = self.find(id) else { return };
+        if opts.logs {
+            let svc = self.clone();
+            let (id, stdout, stderr) = (id.to_string(), opts.stdout, opts.stderr);
+            let replay = tokio::task::spawn_blocking(move || {
+                let log_opts = super::LogsOptions {
+                    stdout,
+                    stderr,
+                    ..Default::default()
+                };
+                let mut buf = Vec::new();
+                svc.open_logs(&id, &log_opts)?.copy_to(&mut buf)?;
+                Ok::<_, EngineError>(buf)
+            })
+            .await;
+            if let Ok(Ok(buf)) = replay {
+                if io.write_all(&buf).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if !opts.stream {
+            let _ = io.shutdown().await;
+            return;
+        }
         self.announce(&c.record(), "attach", &[]);
         let pending = PendingAttach { opts, io };
-        let running = matches!(c.record().state.status, Status::Running | Status::Paused);
+        let running = c.record().state.status == Status::Running;
         if running {
             connect(&self.bundle_dir(id).join(SOCKET), pending).await;
         } else {

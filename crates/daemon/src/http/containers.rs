@@ -194,6 +194,8 @@ fn attach(
         stdout: q.bool("stdout"),
         stderr: q.bool("stderr"),
         detach_keys,
+        logs: q.bool("logs"),
+        stream: q.bool("stream"),
     };
     if !q.bool("stream") && !q.bool("logs") {
         return Err(EngineError::invalid(
