@@ -295,3 +295,22 @@ fn rmi_of_a_name_the_image_does_not_need_is_not_held_up_by_containers() {
     assert_contains(&r.stderr, "container");
     assert_contains(&r.stderr, "is using its referenced image");
 }
+
+#[test]
+fn ps_ancestor_matches_images_built_on_the_one_named() {
+    let d = with_busybox();
+    d.ok(&["run", "--name", "base", "busybox", "touch", "/x"]);
+    d.ok(&["commit", "base", "child:1"]);
+    d.ok(&["create", "--name", "derived", "child:1", "true"]);
+    let names = |filter: &str| {
+        let mut v: Vec<String> = d
+            .ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("ancestor=busybox"), ["base", "derived"]);
+    assert_eq!(names("ancestor=child:1"), ["derived"]);
+}

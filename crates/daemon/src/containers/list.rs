@@ -78,11 +78,24 @@ impl ContainerService {
         };
         let before = bound("before")?;
         let since = bound("since")?;
-        let ancestors: Vec<berth_store::Digest> = f
+        // docker's `ancestor`: the image named, or any image built on it.
+        let mut ancestors: Vec<berth_store::Digest> = f
             .get("ancestor")
             .iter()
             .filter_map(|a| self.images.resolve(a).ok())
             .collect();
+        {
+            let view = self.images.store().view();
+            let mut i = 0;
+            while i < ancestors.len() {
+                for child in view.children(&ancestors[i]) {
+                    if !ancestors.contains(child) {
+                        ancestors.push(child.clone());
+                    }
+                }
+                i += 1;
+            }
+        }
         if !f.get("ancestor").is_empty() && ancestors.is_empty() {
             return Ok(Vec::new());
         }
