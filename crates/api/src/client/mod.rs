@@ -3,6 +3,7 @@
 
 mod containers;
 mod endpoints;
+mod exec;
 mod host;
 mod stream;
 mod transport;

@@ -1,6 +1,7 @@
 //! Engine API v1.41 wire types, field for field with the Swagger definitions.
 
 pub mod container;
+pub mod exec;
 pub mod image;
 pub mod message;
 pub mod system;
@@ -8,6 +9,7 @@ pub mod system;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use container::*;
+pub use exec::*;
 pub use image::*;
 pub use message::*;
 pub use system::*;
