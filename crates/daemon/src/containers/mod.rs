@@ -1,10 +1,13 @@
 //! The container service: containers as the user sees them, from create to remove. Each
 //! running container has a shim (see `berth_runtime::shim`); the service keeps the records,
-//! drives the shims, and follows each running container until it exits.
+//! drives the shims, follows each running container until it exits, runs the processes
+//! `exec` starts in it, and probes its health.
 
 mod attach;
 mod create;
 mod etc_files;
+mod exec;
+mod health;
 mod inspect;
 mod list;
 mod logs;
@@ -95,6 +98,7 @@ pub struct ContainerService {
     cgroup_parent: String,
     containers: RwLock<HashMap<String, Arc<Container>>>,
     names: RwLock<HashMap<String, String>>,
+    execs: exec::ExecStore,
 }
 
 impl ContainerService {
@@ -111,6 +115,7 @@ impl ContainerService {
             cgroup_parent,
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
+            execs: exec::ExecStore::default(),
         }
     }
 

@@ -86,6 +86,7 @@ impl ContainerService {
                 c.record()
             }
         };
+        self.execs.remove_container(&c.id);
         c.lifecycle.send_modify(|l| l.exits += 1);
         tracing::debug!(id = %c.id, code = exit.exit_code, "container exited");
 

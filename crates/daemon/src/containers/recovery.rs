@@ -82,6 +82,7 @@ impl ContainerService {
             Ok(reply) if reply.status == Some(ShimStatus::Running) => {
                 let pid = reply.pid.unwrap_or(0);
                 tracing::info!(id = %c.id, pid, "container still running; following it again");
+                self.watch_health(&c, false);
                 self.follow(c, pid);
             }
             Ok(reply) if reply.exit.is_some() => {

@@ -100,6 +100,7 @@ impl ContainerService {
             r.manually_stopped = false;
         })?;
         self.follow(c.clone(), pid);
+        self.watch_health(c, true);
         tracing::debug!(id = %c.id, pid, "container started");
         Ok(Started::Now)
     }
@@ -167,6 +168,7 @@ impl ContainerService {
             cgroup_parent: self.cgroup_parent_of(host),
             privileged: host.privileged,
             seccomp,
+            init: host.init.unwrap_or(false),
         };
         let write = |name: &str, bytes: Vec<u8>| {
             std::fs::write(bundle.join(name), bytes)

@@ -2,6 +2,7 @@
 //! calling the services, and answered with docker's headers, bodies and status codes.
 
 mod containers;
+mod exec;
 mod images;
 pub mod query;
 pub mod response;
@@ -77,6 +78,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ContainerCreate => containers::create(engine, &query, req.into_body()).await,
         Route::ContainerPrune => containers::prune(engine, &query).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
+        Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
     };
     result.unwrap_or_else(|e| response::error(&e))
 }
