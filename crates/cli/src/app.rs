@@ -61,6 +61,8 @@ pub enum Command {
     Wait(ContainersArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),

@@ -70,6 +70,7 @@ pub async fn run(app: App) -> CliResult {
         Command::Logs(a) => containers::logs(&client().await?, a).await,
         Command::Wait(a) => containers::wait(&client().await?, a).await,
         Command::Attach(a) => containers::attach(client().await?, a).await,
+        Command::Exec(a) => containers::exec(client().await?, a).await,
         Command::Container(cmd) => containers::container(client().await?, cmd).await,
     }
 }

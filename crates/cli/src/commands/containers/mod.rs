@@ -1,5 +1,6 @@
 //! The container commands.
 
+mod exec;
 mod logs;
 mod manage;
 mod ps;
@@ -12,6 +13,7 @@ use berth_api::Client;
 use crate::app::ContainerCommand;
 use crate::error::CliResult;
 
+pub use exec::exec;
 pub use logs::logs;
 pub use manage::{attach, kill, prune, restart, rm, stop, wait};
 pub use ps::ps;
@@ -30,6 +32,7 @@ pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
         ContainerCommand::Logs(a) => logs(&client, a).await,
         ContainerCommand::Wait(a) => wait(&client, a).await,
         ContainerCommand::Attach(a) => attach(client, a).await,
+        ContainerCommand::Exec(a) => exec(client, a).await,
         ContainerCommand::Inspect(a) => super::inspect::containers(&client, a).await,
         ContainerCommand::Prune(a) => prune(&client, a).await,
     }
