@@ -7,16 +7,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use berth_api::types::{ExecConfig, ExecInspect, ProcessConfig};
-use berth_runtime::shim::protocol::{ExecProcess, Request};
+use berth_runtime::shim::protocol::Request;
 use berth_runtime::shim::SOCKET;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::watch;
 
 use super::attach::{self, Io, DEFAULT_DETACH_KEYS};
-use super::record::{ContainerRecord, Status};
+use super::exec_process::{exec_process, require_running, start_failed};
 use super::{names, shim_client, ContainerService};
-use crate::error::{EngineError, EngineResult, ErrorKind};
+use crate::error::{EngineError, EngineResult};
 
 /// The exit code of a process whose end nobody could learn (its shim went away).
 const EXIT_UNKNOWN: i64 = 255;
@@ -99,85 +99,6 @@ impl ExecStore {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, e| e.container_id != container_id);
     }
-}
-
-/// docker's `ReplaceOrAppendEnvValues`: each of `overrides` replaces the entry of its key in
-/// `base`, or is appended.
-fn replace_or_append(base: &mut Vec<String>, overrides: &[String]) {
-    let key = |kv: &str| kv.split('=').next().unwrap_or_default().to_string();
-    for o in overrides {
-        match base.iter_mut().find(|b| key(b) == key(o)) {
-            Some(b) => *b = o.clone(),
-            None => base.push(o.clone()),
-        }
-    }
-}
-
-/// An exec's environment, as docker builds it: PATH, HOSTNAME (and TERM with a terminal),
-/// overridden by the container's Env, then by the exec's. HOME is added by the shim from the
-/// user's passwd entry when missing.
-pub fn exec_environment(rec: &ContainerRecord, env: &[String], tty: bool) -> Vec<String> {
-    let mut out = vec![
-        super::spec::DEFAULT_PATH.to_string(),
-        format!("HOSTNAME={}", rec.config.hostname),
-    ];
-    if tty {
-        out.push("TERM=xterm".to_string());
-    }
-    replace_or_append(&mut out, rec.config.env.as_deref().unwrap_or(&[]));
-    replace_or_append(&mut out, env);
-    out
-}
-
-/// The process the shim starts for `config` in the container of `rec`.
-pub fn exec_process(rec: &ContainerRecord, config: &ExecConfig) -> ExecProcess {
-    ExecProcess {
-        args: config.cmd.clone(),
-        env: exec_environment(rec, &config.env, config.tty),
-        cwd: if config.working_dir.is_empty() {
-            rec.config.working_dir.clone()
-        } else {
-            config.working_dir.clone()
-        },
-        user: if config.user.is_empty() {
-            rec.config.user.clone()
-        } else {
-            config.user.clone()
-        },
-        groups: rec.host_config.group_add.clone().unwrap_or_default(),
-        tty: config.tty,
-        stdin: config.attach_stdin,
-        stdout: config.attach_stdout,
-        stderr: config.attach_stderr,
-        privileged: config.privileged,
-    }
-}
-
-/// docker's refusal to exec in a container that is not running.
-pub fn require_running(rec: &ContainerRecord) -> EngineResult<()> {
-    match rec.state.status {
-        Status::Running => Ok(()),
-        Status::Paused => Err(EngineError::conflict(format!(
-            "Container {} is paused, unpause the container before exec",
-            rec.id
-        ))),
-        Status::Restarting => Err(EngineError::conflict(format!(
-            "Container {} is restarting, wait until the container is running",
-            rec.id
-        ))),
-        _ => Err(EngineError::conflict(format!(
-            "Container {} is not running",
-            rec.id
-        ))),
-    }
-}
-
-/// docker's message for a process that could not start in the container.
-pub fn start_failed(message: &str) -> EngineError {
-    EngineError::new(
-        ErrorKind::Internal,
-        format!("OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"),
-    )
 }
 
 impl ContainerService {
@@ -371,32 +292,4 @@ pub async fn wait_exec(socket: &std::path::Path, id: &str) -> Option<i64> {
     }
     let reply = shim_client::read_reply(&mut conn).await.ok()?;
     reply.exit.map(|x| x.exit_code as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn environment_is_dockers() {
-        let mut rec: ContainerRecord = serde_json::from_value(serde_json::json!({
-            "id": "c", "name": "n", "created": "2024-01-01T00:00:00Z", "image": "i",
-            "image_id": format!("sha256:{}", "0".repeat(64)),
-            "config": {"Hostname": "h", "Env": ["PATH=/bin", "A=1"]},
-            "host_config": {}
-        }))
-        .unwrap();
-        assert_eq!(
-            exec_environment(&rec, &["A=2".into(), "B=3".into()], true),
-            ["PATH=/bin", "HOSTNAME=h", "TERM=xterm", "A=2", "B=3"]
-        );
-        rec.config.env = None;
-        assert_eq!(
-            exec_environment(&rec, &[], false),
-            [
-                super::super::spec::DEFAULT_PATH.to_string(),
-                "HOSTNAME=h".into()
-            ]
-        );
-    }
 }

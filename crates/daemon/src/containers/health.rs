@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::record::Status;
-use super::{exec, names, shim_client, Container, ContainerService};
+use super::{exec, exec_process, names, shim_client, Container, ContainerService};
 use crate::timefmt::go_rfc3339_nano;
 
 pub const STARTING: &str = "starting";
@@ -210,14 +210,14 @@ impl ContainerService {
         let socket = self.bundle_dir(&rec.id).join(SOCKET);
         let req = Request::Exec {
             id: id.clone(),
-            process: exec::exec_process(&rec, &config),
+            process: exec_process::exec_process(&rec, &config),
         };
         let run = async {
             let (reply, conn) = shim_client::request(&socket, &req)
                 .await
                 .map_err(|e| e.message)?;
             if let Some(err) = reply.error {
-                return Err(exec::start_failed(&err.message).message);
+                return Err(exec_process::start_failed(&err.message).message);
             }
             let output = read_output(conn).await;
             let code = exec::wait_exec(&socket, &id).await.unwrap_or(-1);

@@ -7,6 +7,7 @@ mod attach;
 mod create;
 mod etc_files;
 mod exec;
+mod exec_process;
 mod health;
 mod inspect;
 mod list;
