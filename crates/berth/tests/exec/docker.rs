@@ -1,5 +1,5 @@
-//! The docker CLI (client only) against Berth: exec, with its streams and exit codes, and
-//! `--init`.
+//! Clients nobody here wrote against Berth: the docker CLI (client only) and docker-py,
+//! running execs with their streams and exit codes, and `--init`.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -58,4 +58,32 @@ fn docker_cli_exec_and_init() {
         b"",
     );
     assert_eq!(out.stdout, b"/dev/init\0--\0cat\0/proc/1/cmdline\0");
+}
+
+/// docker-py's `exec_run`, which reads the hijacked stream and then inspects the instance.
+const DOCKER_PY: &str = r#"
+import sys, docker
+client = docker.DockerClient(base_url=sys.argv[1], version="1.41")
+c = client.containers.get(sys.argv[2])
+r = c.exec_run(["sh", "-c", "echo hi; echo oops >&2; exit 3"], demux=True)
+print(r.exit_code, r.output[0], r.output[1])
+r = c.exec_run("hostname", user="nobody", workdir="/tmp", environment={"A": "b"})
+print(r.exit_code, r.output)
+"#;
+
+#[test]
+fn docker_py_exec_run() {
+    let d = with_busybox();
+    let c = sleeper(&d, &["--hostname", "pybox"]);
+    let out = Command::new("python3")
+        .args(["-c", DOCKER_PY, &d.host(), &c])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text, "3 b'hi\\n' b'oops\\n'\n0 b'pybox\\n'\n");
 }

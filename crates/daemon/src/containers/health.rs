@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::record::Status;
 use super::{exec, exec_process, names, shim_client, Container, ContainerService};
+use crate::error::{EngineError, EngineResult};
 use crate::timefmt::go_rfc3339_nano;
 
 pub const STARTING: &str = "starting";
@@ -42,6 +43,29 @@ pub fn probe_command(hc: &HealthConfig, shell: Option<&[String]>) -> Option<Vec<
         }
         _ => None,
     }
+}
+
+/// docker's checks of a health check at create: durations of at least 1ms when set, and
+/// retries not negative.
+pub fn validate(hc: &HealthConfig) -> EngineResult<()> {
+    const MIN: i64 = 1_000_000;
+    for (name, value) in [
+        ("Interval", hc.interval),
+        ("Timeout", hc.timeout),
+        ("StartPeriod", hc.start_period),
+    ] {
+        if value != 0 && value < MIN {
+            return Err(EngineError::invalid(format!(
+                "{name} in Healthcheck cannot be less than 1ms"
+            )));
+        }
+    }
+    if hc.retries < 0 {
+        return Err(EngineError::invalid(
+            "Retries in Healthcheck cannot be negative",
+        ));
+    }
+    Ok(())
 }
 
 fn nanos_or(ns: i64, default: Duration) -> Duration {
@@ -295,6 +319,28 @@ mod tests {
             record_probe(&mut h, entry(0), Duration::from_secs(14), period, 2);
         }
         assert_eq!(h.log.len(), MAX_LOG_ENTRIES);
+    }
+
+    #[test]
+    fn settings_are_checked_like_dockers() {
+        let ok = HealthConfig {
+            interval: 1_000_000,
+            ..Default::default()
+        };
+        assert!(validate(&ok).is_ok());
+        let short = HealthConfig {
+            timeout: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&short).unwrap_err().message,
+            "Timeout in Healthcheck cannot be less than 1ms"
+        );
+        let negative = HealthConfig {
+            retries: -1,
+            ..Default::default()
+        };
+        assert!(validate(&negative).is_err());
     }
 
     #[test]
