@@ -90,6 +90,10 @@ fn exec_runs_commands_with_their_options_and_exit_codes() {
     );
     let r = d.run(&["exec", "-w", "/nowhere", &c, "true"]);
     assert_eq!(r.status, 126);
+    assert_contains(
+        &r.stdout,
+        "chdir to cwd (\"/nowhere\") set in config.json failed: no such file or directory",
+    );
 }
 
 #[test]

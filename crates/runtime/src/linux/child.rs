@@ -333,10 +333,7 @@ fn ensure_workdir(cwd: &Path, uid: u32, gid: u32) -> Result<(), StartError> {
 
 /// An OS error as Go words it ("no such file or directory"), for docker's messages.
 pub(crate) fn describe(e: &std::io::Error) -> String {
-    let text = match e.raw_os_error() {
-        Some(code) => rustix::io::Errno::from_raw_os_error(code).to_string(),
-        None => e.to_string(),
-    };
+    let text = e.to_string();
     let text = text.split(" (os error").next().unwrap_or_default();
     let mut chars = text.chars();
     match chars.next() {

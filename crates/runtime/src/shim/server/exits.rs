@@ -35,7 +35,9 @@ impl Server {
         let ended = |p: &Proc| {
             p.exit.is_some() && (p.open.is_empty() || p.drain_deadline.is_some_and(|d| now >= d))
         };
-        if ended(&self.init) && self.init.open.is_empty() {
+        // The container's own process waits for its output to end; the main loop gives up
+        // on it at its deadline.
+        if self.init.exit.is_some() && self.init.open.is_empty() {
             self.finish_init();
         }
         let mut i = 0;
