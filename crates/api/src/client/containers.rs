@@ -225,15 +225,25 @@ impl Client {
                 ("detachKeys", &p.detach_keys),
             ],
         );
-        let conn = self.connect().await?;
-        let mut sender = conn;
-        let req = Request::builder()
+        self.hijack(&path, None).await
+    }
+
+    /// POSTs to `path` (with a JSON `body`, if any) on a connection of its own and takes the
+    /// connection over once the engine switches protocols.
+    pub(crate) async fn hijack(&self, path: &str, body: Option<Vec<u8>>) -> Result<Hijacked> {
+        let mut sender = self.connect().await?;
+        let mut req = Request::builder()
             .method(Method::POST)
             .uri(format!("/v{}{path}", crate::API_VERSION))
             .header(header::HOST, "berth")
             .header(header::CONNECTION, "Upgrade")
-            .header(header::UPGRADE, "tcp")
-            .body(empty_body())
+            .header(header::UPGRADE, "tcp");
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let body = body.map(bytes_body).unwrap_or_else(empty_body);
+        let req = req
+            .body(body)
             .map_err(|e| ClientError::Decode(e.to_string()))?;
         let resp = sender.send_request(req).await?;
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {

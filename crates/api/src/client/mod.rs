@@ -6,6 +6,7 @@ mod container_ops;
 mod containers;
 mod endpoints;
 mod events;
+mod exec;
 mod host;
 mod stream;
 mod transport;

@@ -75,6 +75,7 @@ pub async fn run(app: App) -> CliResult {
         Command::Diff(a) => containers::diff(&client().await?, a).await,
         Command::Commit(a) => containers::commit(&client().await?, a).await,
         Command::Export(a) => containers::export(&client().await?, a).await,
+        Command::Exec(a) => containers::exec(client().await?, a).await,
         Command::Container(cmd) => containers::container(client().await?, cmd).await,
         Command::Pause(a) => containers::pause(&client().await?, a).await,
         Command::Unpause(a) => containers::unpause(&client().await?, a).await,

@@ -3,13 +3,15 @@
 //! terminal, raw with one), so the engine only copies bytes — and watches stdin for the
 //! detach keys.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
 use berth_api::detach::{self, DetachMatcher};
 use berth_runtime::shim::protocol::Request;
 use berth_runtime::shim::SOCKET;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
 
 use super::record::Status;
 use super::{shim_client, ContainerService};
@@ -116,7 +118,11 @@ impl ContainerService {
         }
         let reply = shim_client::call(
             &self.bundle_dir(&c.id).join(SOCKET),
-            &Request::Resize { height, width },
+            &Request::Resize {
+                height,
+                width,
+                exec: None,
+            },
         )
         .await?;
         if let Some(e) = reply.error {
@@ -143,22 +149,35 @@ pub async fn connect(socket: &Path, p: PendingAttach) {
         Ok((reply, conn)) if reply.error.is_none() => conn,
         _ => return,
     };
-    let early = shim.buffer().to_vec();
-    let shim = shim.into_inner();
     let detach = p
         .opts
         .detach_keys
         .clone()
         .unwrap_or_else(|| detach::DEFAULT_KEYS.to_vec());
-    let want_stdin = p.opts.stdin;
+    splice(shim, p.io, p.opts.stdin, detach, async {});
+}
+
+/// Copies between a client and a shim connection carrying a process's streams, in the
+/// background, until the output ends, the client goes, or the client types the detach keys.
+/// `ended` runs once the output has ended, before the client's side is shut.
+pub(super) fn splice(
+    shim: BufReader<UnixStream>,
+    io: Box<dyn Io>,
+    want_stdin: bool,
+    detach: Vec<u8>,
+    ended: impl Future<Output = ()> + Send + 'static,
+) {
+    let early = shim.buffer().to_vec();
+    let shim = shim.into_inner();
     tokio::spawn(async move {
         let (mut from_shim, mut to_shim) = shim.into_split();
-        let (mut from_client, mut to_client) = tokio::io::split(p.io);
+        let (mut from_client, mut to_client) = tokio::io::split(io);
         let output = async move {
             if !early.is_empty() && to_client.write_all(&early).await.is_err() {
                 return;
             }
             let _ = tokio::io::copy(&mut from_shim, &mut to_client).await;
+            ended.await;
             let _ = to_client.shutdown().await;
         };
         let input = async move {
@@ -178,7 +197,7 @@ pub async fn connect(socket: &Path, p: PendingAttach) {
             _ = &mut output => {}
             detached = &mut input => {
                 if !detached {
-                    // stdin ended: keep delivering output until the container is done.
+                    // stdin ended: keep delivering output until the process is done.
                     output.await;
                 }
             }

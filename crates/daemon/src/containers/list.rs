@@ -37,7 +37,13 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     let s = &rec.state;
     match s.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", ago(s.started_at)),
+        Status::Running => match &s.health {
+            Some(h) if h.status == super::health::STARTING => {
+                format!("Up {} (health: starting)", ago(s.started_at))
+            }
+            Some(h) => format!("Up {} ({})", ago(s.started_at), h.status),
+            None => format!("Up {}", ago(s.started_at)),
+        },
         Status::Paused => format!("Up {} (Paused)", ago(s.started_at)),
         Status::Restarting => format!("Restarting ({}) {} ago", s.exit_code, ago(s.finished_at)),
         Status::Removing => "Removal In Progress".into(),
@@ -64,6 +70,13 @@ impl ContainerService {
             ) {
                 return Err(EngineError::invalid(format!(
                     "Invalid filter 'status={st}'"
+                )));
+            }
+        }
+        for h in f.get("health") {
+            if !matches!(h.as_str(), "starting" | "healthy" | "unhealthy" | "none") {
+                return Err(EngineError::invalid(format!(
+                    "Unrecognised filter value for health: {h}"
                 )));
             }
         }
@@ -148,7 +161,13 @@ impl ContainerService {
             if before.is_some_and(|b| rec.created >= b) || since.is_some_and(|s| rec.created <= s) {
                 continue;
             }
-            if !f.get("health").is_empty() && !f.get("health").iter().any(|h| h == "none") {
+            let health = rec
+                .state
+                .health
+                .as_ref()
+                .map(|h| h.status.as_str())
+                .unwrap_or("none");
+            if !f.get("health").is_empty() && !f.get("health").iter().any(|h| h == health) {
                 continue;
             }
             let mut summary = self.summary(&rec);

@@ -1,6 +1,7 @@
 //! The container service: containers as the user sees them, from create to remove. Each
 //! running container has a shim (see `berth_runtime::shim`); the service keeps the records,
-//! drives the shims, and follows each running container until it exits.
+//! drives the shims, follows each running container until it exits, runs the processes
+//! `exec` starts in it, and probes its health.
 
 mod announce;
 mod archive;
@@ -9,6 +10,9 @@ mod changes;
 mod commit;
 mod create;
 mod etc_files;
+mod exec;
+mod exec_process;
+mod health;
 mod inspect;
 mod list;
 mod logs;
@@ -120,6 +124,7 @@ pub struct ContainerService {
     names: RwLock<HashMap<String, String>>,
     /// Makes records durable in the background (decision 008).
     flusher: Flusher,
+    execs: exec::ExecStore,
 }
 
 impl ContainerService {
@@ -139,6 +144,7 @@ impl ContainerService {
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             flusher: Flusher::start(),
+            execs: exec::ExecStore::default(),
         }
     }
 

@@ -96,6 +96,7 @@ impl ContainerService {
             self.announce(&rec, "oom", &[]);
         }
         self.announce(&rec, "die", &[("exitCode", exit.exit_code.to_string())]);
+        self.execs.remove_container(&c.id);
         c.lifecycle.send_modify(|l| l.exits += 1);
         tracing::debug!(id = %c.id, code = exit.exit_code, "container exited");
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use berth_api::types::{ContainerConfig, HostConfig};
+use berth_api::types::{ContainerConfig, Health, HostConfig};
 use berth_store::Digest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,9 @@ pub struct State {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// docker's `State.Health`, for containers with a health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -143,6 +143,7 @@ impl ContainerService {
                 let kill = Request::Kill {
                     signal: libc::SIGKILL,
                     all: true,
+                    exec: None,
                 };
                 let _ = shim_client::call(&socket, &kill).await;
                 // The shim ends once its process has; then nothing of the start is left.
@@ -167,6 +168,7 @@ impl ContainerService {
                 let pid = reply.pid.unwrap_or(0);
                 tracing::info!(id = %c.id, pid, "container still running; following it again");
                 self.settle_pause_state(&c);
+                self.watch_health(&c, false);
                 self.follow(c, pid);
             }
             Ok(reply) if reply.exit.is_some() => {

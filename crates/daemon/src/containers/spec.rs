@@ -311,12 +311,19 @@ pub fn build(
     etc: &EtcFiles,
 ) -> EngineResult<ContainerSpec> {
     let host = &rec.host_config;
-    let args = rec.command();
+    let mut args = rec.command();
     let mut mounts = vec![
         bind(&etc.resolv_conf, "/etc/resolv.conf", false)?,
         bind(&etc.hostname, "/etc/hostname", false)?,
         bind(&etc.hosts, "/etc/hosts", false)?,
     ];
+    if host.init == Some(true) {
+        // docker's tini at /dev/init: the shim mounts the engine's own binary there.
+        args = [berth_runtime::init::PATH.to_string(), "--".to_string()]
+            .into_iter()
+            .chain(args)
+            .collect();
+    }
     mounts.extend(tmpfs_mounts(host)?);
     let rlimits = rlimits(host)?;
     let no_new_privileges = security_options(host)?.no_new_privileges;

@@ -108,6 +108,7 @@ impl ContainerService {
         })?;
         self.announce(&rec, "start", &[]);
         self.follow(c.clone(), pid);
+        self.watch_health(c, true);
         tracing::debug!(id = %c.id, pid, "container started");
         Ok(Started::Now)
     }
@@ -157,6 +158,7 @@ impl ContainerService {
             cgroup_parent: self.cgroup_parent_of(host),
             privileged: host.privileged,
             seccomp,
+            init: host.init.unwrap_or(false),
         };
         let write = |name: &str, bytes: Vec<u8>| {
             std::fs::write(bundle.join(name), bytes)

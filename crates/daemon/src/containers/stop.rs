@@ -82,7 +82,12 @@ impl WaitCondition {
 impl ContainerService {
     async fn signal(&self, c: &Container, signal: i32) -> EngineResult<()> {
         let socket = self.bundle_dir(&c.id).join(SOCKET);
-        let reply = shim_client::call(&socket, &Request::Kill { signal, all: false }).await?;
+        let req = Request::Kill {
+            signal,
+            all: false,
+            exec: None,
+        };
+        let reply = shim_client::call(&socket, &req).await?;
         match reply.error {
             Some(e) => Err(EngineError::internal(e.message)),
             None => Ok(()),

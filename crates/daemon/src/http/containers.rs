@@ -128,6 +128,7 @@ pub async fn action(
             svc.remove(&id, opts).await?;
             Ok(response::no_content(StatusCode::NO_CONTENT))
         }
+        ContainerAction::Exec => super::exec::create(engine, id, req.into_body()).await,
         ContainerAction::Wait => wait(engine, id, q).await,
         ContainerAction::Attach => attach(engine, id, q, req),
         ContainerAction::Logs => logs(engine, id, q).await,
@@ -217,6 +218,11 @@ fn attach(
             }
         }
     });
+    Ok(switching_protocols())
+}
+
+/// The answer to a request whose connection now carries a process's raw streams.
+pub(super) fn switching_protocols() -> HttpResponse {
     let mut resp = Response::new(response::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
@@ -226,7 +232,7 @@ fn attach(
     );
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    Ok(resp)
+    resp
 }
 
 async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> EngineResult<HttpResponse> {

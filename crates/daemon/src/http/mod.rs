@@ -5,6 +5,7 @@ mod container_fs;
 mod container_ops;
 mod containers;
 mod events;
+mod exec;
 mod images;
 pub mod query;
 pub mod response;
@@ -82,6 +83,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::Events => events::stream(engine, &query),
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
+        Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
     };
     result.unwrap_or_else(|e| response::error(&e))
 }

@@ -29,6 +29,8 @@ pub enum Route {
     Commit,
     /// A container by name or ID, and what to do with it.
     Container(String, ContainerAction),
+    /// An exec instance by ID, and what to do with it.
+    Exec(String, ExecAction),
 }
 
 /// What a `/containers/{id}/...` request does.
@@ -58,6 +60,15 @@ pub enum ContainerAction {
     ArchivePut,
     Changes,
     Export,
+    Exec,
+}
+
+/// What an `/exec/{id}/...` request does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecAction {
+    Start,
+    Resize,
+    Inspect,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -152,6 +163,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
     if let Some(rest) = path.strip_prefix("/containers/") {
         return container_route(method, rest).map(|r| (r, version));
     }
+    if let Some(rest) = path.strip_prefix("/exec/") {
+        return exec_route(method, rest).map(|r| (r, version));
+    }
     type Make = fn(String) -> Route;
     let shaped: [(Method, &str, Make); 5] = [
         (Method::GET, "/json", Route::ImageInspect),
@@ -208,6 +222,7 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
         "stats" => (Method::GET, A::Stats),
         "changes" => (Method::GET, A::Changes),
         "export" => (Method::GET, A::Export),
+        "exec" => (Method::POST, A::Exec),
         _ => return Err(RouteError::NotFound),
     };
     let get_or_head = want == Method::GET && *method == Method::HEAD;
@@ -219,6 +234,23 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
         });
     }
     Ok(Route::Container(decode(id)?, action))
+}
+
+fn exec_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
+    let (id, action) = rest.split_once('/').ok_or(RouteError::NotFound)?;
+    if id.is_empty() {
+        return Err(RouteError::NotFound);
+    }
+    let (want, action) = match action {
+        "start" => (Method::POST, ExecAction::Start),
+        "resize" => (Method::POST, ExecAction::Resize),
+        "json" => (Method::GET, ExecAction::Inspect),
+        _ => return Err(RouteError::NotFound),
+    };
+    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
+        return Err(RouteError::MethodNotAllowed);
+    }
+    Ok(Route::Exec(decode(id)?, action))
 }
 
 #[cfg(test)]
@@ -329,6 +361,27 @@ mod tests {
             route(Method::GET, "/commit"),
             Err(RouteError::MethodNotAllowed)
         );
+    }
+
+    #[test]
+    fn exec_routes() {
+        assert_eq!(
+            route(Method::POST, "/v1.41/containers/abc/exec"),
+            Ok(Route::Container("abc".into(), ContainerAction::Exec))
+        );
+        assert_eq!(
+            route(Method::POST, "/exec/e1/start"),
+            Ok(Route::Exec("e1".into(), ExecAction::Start))
+        );
+        assert_eq!(
+            route(Method::GET, "/v1.41/exec/e1/json"),
+            Ok(Route::Exec("e1".into(), ExecAction::Inspect))
+        );
+        assert_eq!(
+            route(Method::GET, "/exec/e1/start"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(route(Method::GET, "/exec/e1"), Err(RouteError::NotFound));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! What the forked child does to become the container's process: enter its namespaces, build
 //! its mount table and /dev, pivot into its root, take its identity, limits and capabilities,
-//! install its seccomp filter, report ready, wait for the start signal, and exec.
+//! install its seccomp filter, report ready, wait for the start signal, and exec. With an
+//! init (`--init`), the child execs the init once the mounts are in place and the init does
+//! the rest ([`enter`]) before starting the command as its child (see `crate::init`).
 //!
 //! Reports go to the parent over a close-on-exec pipe: a `R` byte when ready, or an `E` byte
 //! followed by a JSON [`StartError`]. After the start signal, end-of-file on that pipe means
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use rustix::fs::{Mode, OFlags};
 use rustix::thread::{Gid, Uid, UnshareFlags};
+
+use seccompiler::sock_filter;
 
 use super::paths::{open_in_root, Create};
 use super::{caps, devices, mounts, StartError};
@@ -30,11 +34,13 @@ pub struct ChildSetup<'a> {
     pub sync: OwnedFd,
     /// Write: the reports described above.
     pub report: OwnedFd,
-    /// Installs the container's seccomp filter (compiled beforehand; installing must not
-    /// allocate much, it runs right before exec).
-    pub seccomp: Option<Box<dyn FnOnce() -> Result<(), String> + 'a>>,
+    /// The container's seccomp filter, compiled beforehand.
+    pub seccomp: Option<&'a [sock_filter]>,
     /// The host's cgroup v1 hierarchies, for the container's /sys/fs/cgroup.
     pub cgroup_v1: &'a [(String, String)],
+    /// The init to attach at /dev/init and start the process through (the spec's args name
+    /// it): a detached mount of the engine's binary.
+    pub init: Option<&'a OwnedFd>,
 }
 
 pub const READY: u8 = b'R';
@@ -58,7 +64,7 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
     std::process::exit(e.code);
 }
 
-enum Never {}
+pub(crate) enum Never {}
 
 fn become_container(
     setup: ChildSetup<'_>,
@@ -118,7 +124,36 @@ fn become_container(
         bind_console(&dev)?;
     }
     drop(dev);
+    if let Some(binary) = setup.init {
+        crate::init::attach(&root, binary)?;
+        return crate::init::hand_over(&root, spec, rootfs, setup.seccomp, sync, &*report);
+    }
     drop(root);
+    enter(spec, rootfs, setup.seccomp, report, &mut sync)?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| StartError::engine("spec has no process"))?;
+    exec_program(
+        process.args().as_deref().unwrap_or(&[]),
+        process.env().as_deref().unwrap_or(&[]),
+    )
+}
+
+/// The rest of the setup once the mounts are in place: pivot into the root, hide and protect
+/// what docker hides and protects, take the identity, limits, capabilities and seccomp
+/// filter, report ready, wait for the start signal, and enter the working directory.
+pub fn enter(
+    spec: &Spec,
+    rootfs: &Path,
+    seccomp: Option<&[sock_filter]>,
+    report: &mut std::fs::File,
+    sync: &mut std::fs::File,
+) -> Result<(), StartError> {
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| StartError::engine("spec has no linux section"))?;
     mounts::pivot(rootfs)?;
     mounts::mask(linux.masked_paths().as_deref().unwrap_or(&[]))?;
     mounts::readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
@@ -173,10 +208,11 @@ fn become_container(
         rustix::thread::set_no_new_privs(true)
             .map_err(|e| StartError::os("setting no_new_privs", e))?;
     }
-    if let Some(install) = setup.seccomp {
+    if let Some(program) = seccomp {
         // Installed while we still hold CAP_SYS_ADMIN (no_new_privs stays off, as docker's
         // default); the filter lets through the few calls made from here to exec.
-        install().map_err(|e| StartError::engine(format!("installing seccomp filter: {e}")))?;
+        crate::seccomp::install(program)
+            .map_err(|e| StartError::engine(format!("installing seccomp filter: {e}")))?;
     }
     let groups: Vec<Gid> = user
         .additional_gids()
@@ -201,16 +237,12 @@ fn become_container(
     report
         .write_all(&[READY])
         .map_err(|e| StartError::os("reporting ready", e))?;
-    wait_byte(&mut sync, "the start signal")?;
+    wait_byte(sync, "the start signal")?;
     std::env::set_current_dir(cwd)
-        .map_err(|e| StartError::os(format!("chdir to cwd ({})", cwd.display()), e))?;
-    exec(
-        process.args().as_deref().unwrap_or(&[]),
-        process.env().as_deref().unwrap_or(&[]),
-    )
+        .map_err(|e| StartError::os(format!("chdir to cwd ({})", cwd.display()), e))
 }
 
-fn wait_byte(sync: &mut std::fs::File, what: &str) -> Result<(), StartError> {
+pub(crate) fn wait_byte(sync: &mut std::fs::File, what: &str) -> Result<(), StartError> {
     let mut b = [0u8; 1];
     match sync.read(&mut b) {
         Ok(1) => Ok(()),
@@ -272,7 +304,7 @@ fn bind_console(dev: impl AsFd) -> Result<(), StartError> {
         .map_err(|e| StartError::os("binding /dev/console", e))
 }
 
-fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), StartError> {
+pub(crate) fn set_rlimit(r: &oci_spec::runtime::PosixRlimit) -> Result<(), StartError> {
     use oci_spec::runtime::PosixRlimitType as T;
     use rustix::process::Resource as R;
     let resource = match r.typ() {
@@ -312,9 +344,20 @@ fn ensure_workdir(cwd: &Path, uid: u32, gid: u32) -> Result<(), StartError> {
         .map_err(|e| StartError::os(format!("chown {}", cwd.display()), e))
 }
 
+/// An OS error as Go words it ("no such file or directory"), for docker's messages.
+pub(crate) fn describe(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Replaces this process with the container's program; returns only on failure, with the
 /// message and exit code docker gives.
-fn exec(args: &[String], env: &[String]) -> Result<Never, StartError> {
+pub(crate) fn exec_program(args: &[String], env: &[String]) -> Result<Never, StartError> {
     let Some(program) = args.first() else {
         return Err(StartError::engine("no command specified"));
     };

@@ -2,13 +2,15 @@
 //! pivot_root, devices, identity, capabilities, seccomp, exec) and the pieces it is made of.
 //!
 //! The parent (the shim) is single-threaded when it forks, so the child may allocate and
-//! run ordinary Rust code until it execs. The child never executes Berth's binary inside the
-//! container, and it is not dumpable until the exec, so a process in the container cannot
-//! reach the host's binary through `/proc/<pid>/exe`.
+//! run ordinary Rust code until it execs. The child is not dumpable until the exec, so a
+//! process in the container cannot reach the host's binary through `/proc/<pid>/exe`; the
+//! only Berth code that runs in a container is the init of `--init`, exec'd from a read-only
+//! bind mount and itself not dumpable (see `crate::init`).
 
 pub mod caps;
 pub mod child;
 pub mod devices;
+pub mod exec;
 pub mod launch;
 pub mod loopback;
 pub mod mounts;

@@ -136,6 +136,10 @@ impl Hooks for RuntimeHooks {
         rustix::process::kill_process(pid, sig).map_err(|e| e.to_string())
     }
 
+    fn add_process(&mut self, pid: i32) -> Result<(), String> {
+        self.place(pid).map_err(|e| e.message)
+    }
+
     fn oom_killed(&mut self) -> bool {
         self.cgroup.oom_killed().unwrap_or(false)
     }

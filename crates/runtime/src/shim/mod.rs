@@ -9,6 +9,7 @@
 
 pub mod address;
 mod hooks;
+mod process;
 pub mod protocol;
 mod server;
 mod stdio;
@@ -50,6 +51,10 @@ pub struct ShimConfig {
     pub privileged: bool,
     #[serde(default)]
     pub seccomp: Seccomp,
+    /// Run the process through the init at /dev/init (`--init`; the spec binds it there and
+    /// its args start with it).
+    #[serde(default)]
+    pub init: bool,
 }
 
 /// The container's seccomp filter, in docker's profile format: resolved against the
@@ -70,6 +75,8 @@ pub enum Seccomp {
 pub trait Hooks {
     fn log(&mut self, stream: u8, data: &[u8]);
     fn kill(&mut self, pid: i32, signal: i32, all: bool) -> Result<(), String>;
+    /// Puts a further process (an exec's) into the container's cgroup.
+    fn add_process(&mut self, pid: i32) -> Result<(), String>;
     fn oom_killed(&mut self) -> bool;
     /// Called once after the exit and the output drained: flush the log, release the
     /// cgroup, write the exit record.
@@ -167,6 +174,11 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
     let seccomp = hooks.seccomp.take();
     let cgroup_v1 = crate::linux::mounts::host_cgroup_v1();
     let (streams, ends) = stdio::create(config.tty, config.open_stdin)?;
+    let init_binary = if config.init {
+        Some(crate::init::binary()?)
+    } else {
+        None
+    };
     let new_pid_ns = spec
         .linux()
         .as_ref()
@@ -183,11 +195,9 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
         console: ends.console,
         sync,
         report,
-        seccomp: seccomp.map(|prog| {
-            Box::new(move || crate::seccomp::install(&prog).map_err(|e| e.to_string()))
-                as Box<dyn FnOnce() -> Result<(), String>>
-        }),
+        seccomp: seccomp.as_deref(),
         cgroup_v1: &cgroup_v1,
+        init: init_binary.as_ref(),
     })?;
     let pid = launched.pid;
     let setup = hooks
@@ -206,14 +216,14 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
     let listener = address::SocketAddress::new(&socket)
         .and_then(|at| UnixListener::bind(at.path()))
         .map_err(|e| StartError::os(format!("listening on {}", socket.display()), e))?;
+    let init = process::Proc::new(pid.as_raw_nonzero().get(), pidfd, streams, config.tty);
     let server = server::Server::new(
         listener,
         launched,
-        pidfd,
-        streams,
-        config.tty,
+        init,
         config.stdin_once,
         Box::new(hooks),
+        server::ExecContext { spec, seccomp },
     )
     .map_err(|e| StartError::os("setting up the shim", e))?;
     Ok((server, pid.as_raw_nonzero().get()))

@@ -1,6 +1,6 @@
 //! The conversation between the engine and a container's shim, over the shim's unix socket:
-//! one JSON request line per connection, one JSON reply line, and for `attach` the
-//! connection then carries the container's streams.
+//! one JSON request line per connection, one JSON reply line, and for `attach` and `exec` the
+//! connection then carries the process's streams.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,14 @@ pub enum Request {
     State,
     /// Exec the created process. Replies once the exec happened or failed.
     Start,
-    /// Send a signal to the process (`all`: to every process in the container).
-    Kill { signal: i32, all: bool },
+    /// Send a signal to the process (`all`: to every process in the container), or to the
+    /// exec process `exec`.
+    Kill {
+        signal: i32,
+        all: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exec: Option<String>,
+    },
     /// Reply when the process has exited (at once if it has).
     Wait,
     /// Attach to the streams. After the reply the connection carries, from the shim, the
@@ -26,8 +32,46 @@ pub enum Request {
         stdout: bool,
         stderr: bool,
     },
-    /// Resize the container's terminal.
-    Resize { height: u16, width: u16 },
+    /// Resize the container's terminal, or the terminal of the exec process `exec`.
+    Resize {
+        height: u16,
+        width: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exec: Option<String>,
+    },
+    /// Start a further process in the running container, known as `id` from then on. The
+    /// reply carries its pid (or why it could not start); after it the connection carries the
+    /// process's streams, as for `attach`. Its output never goes to the container's log.
+    Exec { id: String, process: ExecProcess },
+    /// Reply when the exec process `id` has exited (at once if it has).
+    ExecWait { id: String },
+}
+
+/// A process to start in a running container. What is not here comes from the container's
+/// own process: namespaces, cgroup, capabilities, seccomp filter, no_new_privs, limits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecProcess {
+    pub args: Vec<String>,
+    /// The whole environment, but for `HOME`, which comes from the user's passwd entry
+    /// when missing.
+    pub env: Vec<String>,
+    /// Empty: the container's working directory.
+    #[serde(default)]
+    pub cwd: String,
+    /// As `--user` takes it, resolved inside the container; empty is root.
+    #[serde(default)]
+    pub user: String,
+    /// Supplementary groups beyond those of the user's /etc/group entries.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    pub tty: bool,
+    /// Which streams the starting connection attaches.
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    /// Every capability, rather than the container's.
+    #[serde(default)]
+    pub privileged: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +141,7 @@ mod tests {
         let r = Request::Kill {
             signal: 15,
             all: false,
+            exec: None,
         };
         let s = serde_json::to_string(&r).unwrap();
         assert_eq!(s, r#"{"op":"kill","signal":15,"all":false}"#);
@@ -105,6 +150,24 @@ mod tests {
             serde_json::to_string(&Request::Wait).unwrap(),
             r#"{"op":"wait"}"#
         );
+        // Requests of an older engine still parse.
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"op":"resize","height":2,"width":3}"#).unwrap(),
+            Request::Resize {
+                height: 2,
+                width: 3,
+                exec: None
+            }
+        );
+        let exec = Request::Exec {
+            id: "e1".into(),
+            process: ExecProcess {
+                args: vec!["true".into()],
+                ..Default::default()
+            },
+        };
+        let s = serde_json::to_string(&exec).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), exec);
     }
 
     #[test]

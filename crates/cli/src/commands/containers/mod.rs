@@ -3,6 +3,7 @@
 mod copy;
 mod copy_extract;
 mod copy_local;
+mod exec;
 mod fs;
 mod logs;
 mod manage;
@@ -21,6 +22,7 @@ use crate::app::ContainerCommand;
 use crate::error::CliResult;
 
 pub use copy::cp;
+pub use exec::exec;
 pub use fs::{commit, diff, export};
 pub use logs::logs;
 pub use manage::{attach, kill, prune, restart, rm, stop, wait};
@@ -44,6 +46,7 @@ pub async fn container(client: Client, cmd: ContainerCommand) -> CliResult {
         ContainerCommand::Logs(a) => logs(&client, a).await,
         ContainerCommand::Wait(a) => wait(&client, a).await,
         ContainerCommand::Attach(a) => attach(client, a).await,
+        ContainerCommand::Exec(a) => exec(client, a).await,
         ContainerCommand::Inspect(a) => super::inspect::containers(&client, a).await,
         ContainerCommand::Prune(a) => prune(&client, a).await,
         ContainerCommand::Pause(a) => pause(&client, a).await,

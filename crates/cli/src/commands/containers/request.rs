@@ -159,7 +159,7 @@ pub fn read_kv_file(path: &Path, from_env: bool) -> CliResult<Vec<String>> {
 }
 
 /// `-e KEY` takes KEY from our environment (or leaves it out when unset).
-fn env_entry(e: &str) -> Option<String> {
+pub fn env_entry(e: &str) -> Option<String> {
     if e.contains('=') {
         Some(e.to_string())
     } else {
@@ -194,17 +194,20 @@ pub fn build(
     }
     labels.extend(f.label.iter().cloned());
 
+    let health_flags = f.health_cmd.is_some()
+        || f.health_interval.is_some()
+        || f.health_timeout.is_some()
+        || f.health_retries.is_some()
+        || f.health_start_period.is_some();
+    if f.no_healthcheck && health_flags {
+        return Err(bad("--no-healthcheck conflicts with --health-* options"));
+    }
     let healthcheck = if f.no_healthcheck {
         Some(HealthConfig {
             test: Some(vec!["NONE".into()]),
             ..Default::default()
         })
-    } else if f.health_cmd.is_some()
-        || f.health_interval.is_some()
-        || f.health_timeout.is_some()
-        || f.health_retries.is_some()
-        || f.health_start_period.is_some()
-    {
+    } else if health_flags {
         let dur = |d: &Option<String>| {
             d.as_deref()
                 .map(duration_ns)

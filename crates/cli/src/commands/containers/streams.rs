@@ -150,28 +150,47 @@ pub async fn stream(conn: Hijacked, tty: bool, stdin: Option<&[u8]>) -> CliResul
 
 /// Keeps the container's terminal the size of ours.
 pub fn follow_resizes(client: std::sync::Arc<Client>, id: String) {
-    let resize = {
+    follow_terminal_size(move |h, w| {
         let client = client.clone();
         let id = id.clone();
-        move || {
-            let client = client.clone();
-            let id = id.clone();
-            async move {
-                if let Some((h, w)) = terminal_size() {
-                    let _ = client.container_resize(&id, h, w).await;
+        async move { client.container_resize(&id, h, w).await.is_ok() }
+    });
+}
+
+/// Keeps an exec's terminal the size of ours.
+pub fn follow_exec_resizes(client: std::sync::Arc<Client>, id: String) {
+    follow_terminal_size(move |h, w| {
+        let client = client.clone();
+        let id = id.clone();
+        async move { client.exec_resize(&id, h, w).await.is_ok() }
+    });
+}
+
+/// Calls `resize` with our terminal's size now and whenever it changes. The first call is
+/// tried a few times: the process may not be quite started yet, as docker's CLI allows.
+fn follow_terminal_size<F, Fut>(resize: F)
+where
+    F: Fn(u16, u16) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    tokio::spawn(async move {
+        if let Some((h, w)) = terminal_size() {
+            for attempt in 1..=5u64 {
+                if resize(h, w).await {
+                    break;
                 }
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
             }
         }
-    };
-    tokio::spawn(async move {
-        resize().await;
         let Ok(mut winch) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
         else {
             return;
         };
         while winch.recv().await.is_some() {
-            resize().await;
+            if let Some((h, w)) = terminal_size() {
+                resize(h, w).await;
+            }
         }
     });
 }
