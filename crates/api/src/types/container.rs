@@ -165,7 +165,8 @@ pub struct ContainerState {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Always present (null without a health check), so a template such as
+    /// `{{json .State.Health}}` prints `null` as docker's CLI does with its typed state.
     pub health: Option<Health>,
 }
 
