@@ -4,13 +4,15 @@
 //! processes in, pause it, read its usage, and remove it with whatever is left inside.
 //!
 //! Lifecycle: [`Layout::detect`] once per engine → [`Cgroup::create`] (or [`Cgroup::open`]
-//! when re-adopting a running container) → [`Cgroup::apply`] → [`Cgroup::add_process`] →
+//! when re-adopting a running container) → [`Cgroup::apply`] → [`Cgroup::entry`] for a new
+//! process (or [`Cgroup::add_process`] for an existing one) →
 //! [`Cgroup::update`] / [`Cgroup::freeze`] / [`Cgroup::stats`] → [`Cgroup::delete`].
 //! [`Cgroup::cleanup_stale`] removes what a crash left behind.
 
 mod convert;
 mod device_bpf;
 mod devices;
+mod entry;
 mod error;
 mod layout;
 mod oci;
@@ -28,6 +30,7 @@ pub use device_bpf::attached_count as device_filters_attached;
 pub use devices::{
     allow_all_device_rules, default_device_rules, rules_allow, DeviceAccess, DeviceRule, DeviceType,
 };
+pub use entry::Entry;
 pub use error::{CgroupError, ErrorKind};
 pub use layout::{Hierarchy, Layout, V1_CONTROLLERS};
 pub use resources::{parse_list, Resources, ThrottleDevice, WeightDevice, MIN_MEMORY};

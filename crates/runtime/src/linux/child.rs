@@ -58,9 +58,14 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
+    fail(&report, e)
+}
+
+/// Reports `e` to the parent on the report pipe and exits with its code. In the child.
+pub fn fail(report: impl AsFd, e: StartError) -> ! {
     let mut msg = vec![ERROR];
     msg.extend(serde_json::to_vec(&e).unwrap_or_default());
-    let _ = report.write_all(&msg);
+    let _ = rustix::io::write(report, &msg);
     std::process::exit(e.code);
 }
 

@@ -18,7 +18,9 @@ use rustix::thread::{Gid, Uid};
 use seccompiler::sock_filter;
 
 use super::child::{self, Never, ERROR};
+use super::fork::{fork_into, Forked};
 use super::{caps, user, StartError};
+use crate::cgroups::Entry;
 use crate::shim::protocol::ExecProcess;
 
 /// docker's exit code for an exec that could not start.
@@ -74,12 +76,9 @@ fn open_namespaces(init_pid: i32, spec: &Spec) -> Result<Vec<OwnedFd>, StartErro
     Ok(fds)
 }
 
-/// Forks the exec process and waits until it has exec'd (or failed to). `place` puts it in
-/// the container's cgroup before it may go on. The caller must be single-threaded.
-pub fn launch(
-    setup: ExecSetup<'_>,
-    place: impl FnOnce(i32) -> Result<(), StartError>,
-) -> Result<Pid, StartError> {
+/// Forks the exec process into the container's cgroup (`entry`) and waits until it has
+/// exec'd (or failed to). The caller must be single-threaded.
+pub fn launch(setup: ExecSetup<'_>, entry: &Entry) -> Result<Pid, StartError> {
     let namespaces = open_namespaces(setup.init_pid, setup.spec)?;
     let has_pid_ns = setup
         .spec
@@ -105,25 +104,39 @@ pub fn launch(
         .map_err(|e| StartError::os("creating a pipe", e))?;
     // SAFETY: the caller guarantees this process is single-threaded, so the child may run
     // ordinary code (allocate, lock) after the fork: no other thread can hold a lock.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(StartError::os("fork", std::io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        drop(sync_write);
-        drop(report_read);
-        run(setup, namespaces, sync_read, report_write);
-    }
+    let forked = unsafe { fork_into(entry.v2_dir()) }.map_err(|e| StartError::os("fork", e))?;
+    let (pid, in_cgroup) = match forked {
+        Forked::Child => {
+            drop(sync_write);
+            drop(report_read);
+            if let Err(e) = entry.join_v1() {
+                let e = StartError {
+                    code: EXEC_FAILED,
+                    ..StartError::os("entering the cgroup", e)
+                };
+                child::fail(&report_write, e);
+            }
+            run(setup, namespaces, sync_read, report_write);
+        }
+        Forked::Parent { pid, in_cgroup } => (pid, in_cgroup),
+    };
     drop(sync_read);
     drop(report_write);
     drop(namespaces);
-    let pid = Pid::from_raw(pid).ok_or_else(|| StartError::engine("fork returned pid 0"))?;
     let abandon = |e: StartError| {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
         e
     };
-    place(pid.as_raw_nonzero().get()).map_err(abandon)?;
+    if !in_cgroup {
+        entry
+            .add_to_v2(pid.as_raw_nonzero().get() as u32)
+            .map_err(|e| {
+                abandon(StartError::engine(format!(
+                    "placing the process in its cgroup: {e}"
+                )))
+            })?;
+    }
     let mut sync = std::fs::File::from(sync_write);
     sync.write_all(&[1])
         .map_err(|e| abandon(StartError::os("signalling the exec process", e)))?;

@@ -1,6 +1,6 @@
 //! The parent side of starting a container process: fork the child into a fresh pid
-//! namespace, let it go once its cgroups are in place, learn when it is ready, and tell it to
-//! exec (OCI's create and start).
+//! namespace and its cgroups (without a migration: see `cgroups::entry`), let it go, learn
+//! when it is ready, and tell it to exec (OCI's create and start).
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -8,7 +8,9 @@ use std::os::fd::OwnedFd;
 use rustix::process::Pid;
 
 use super::child::{self, ChildSetup, ERROR, READY};
+use super::fork::{fork_into, Forked};
 use super::StartError;
+use crate::cgroups::Entry;
 
 /// A created container process, stopped just before exec.
 #[derive(Debug)]
@@ -18,10 +20,11 @@ pub struct Launched {
     report: std::fs::File,
 }
 
-/// Forks the container process. `setup` carries the child's ends of the two pipes; the
-/// parent keeps the other ends. The caller must be single-threaded.
+/// Forks the container process into its cgroup (`entry`). `setup` carries the child's ends
+/// of the two pipes; the parent keeps the other ends. The caller must be single-threaded.
 pub fn launch<'a>(
     new_pid_namespace: bool,
+    entry: &Entry,
     make: impl FnOnce(OwnedFd, OwnedFd) -> ChildSetup<'a>,
 ) -> Result<Launched, StartError> {
     let (sync_read, sync_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -36,23 +39,35 @@ pub fn launch<'a>(
     }
     // SAFETY: the caller guarantees this process is single-threaded, so the child may run
     // ordinary code (allocate, lock) after the fork: no other thread can hold a lock.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(StartError::os("fork", std::io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        drop(sync_write);
-        drop(report_read);
-        child::run(make(sync_read, report_write));
-    }
+    let forked = unsafe { fork_into(entry.v2_dir()) }.map_err(|e| StartError::os("fork", e))?;
+    let (pid, in_cgroup) = match forked {
+        Forked::Child => {
+            drop(sync_write);
+            drop(report_read);
+            if let Err(e) = entry.join_v1() {
+                child::fail(&report_write, StartError::os("entering the cgroup", e));
+            }
+            child::run(make(sync_read, report_write));
+        }
+        Forked::Parent { pid, in_cgroup } => (pid, in_cgroup),
+    };
     drop(sync_read);
     drop(report_write);
-    Ok(Launched {
-        pid: Pid::from_raw(pid)
-            .ok_or_else(|| StartError::engine("fork returned pid 0 in the parent"))?,
+    let launched = Launched {
+        pid,
         sync: std::fs::File::from(sync_write),
         report: std::fs::File::from(report_read),
-    })
+    };
+    if !in_cgroup {
+        if let Err(e) = entry.add_to_v2(pid.as_raw_nonzero().get() as u32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            return Err(StartError::engine(format!(
+                "placing the process in its cgroup: {e}"
+            )));
+        }
+    }
+    Ok(launched)
 }
 
 impl Launched {

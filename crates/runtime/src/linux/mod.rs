@@ -11,6 +11,7 @@ pub mod caps;
 pub mod child;
 pub mod devices;
 pub mod exec;
+pub mod fork;
 pub mod launch;
 pub mod loopback;
 pub mod mounts;

@@ -99,11 +99,11 @@ impl RuntimeHooks {
         }
     }
 
-    /// Puts the process into the cgroup (before it may continue).
-    pub fn place(&self, pid: i32) -> Result<(), StartError> {
+    /// What the container's processes enter its cgroup through.
+    pub fn entry(&self) -> Result<cgroups::Entry, StartError> {
         self.cgroup
-            .add_process(pid as u32)
-            .map_err(|e| StartError::engine(format!("placing the process in its cgroup: {e}")))
+            .entry()
+            .map_err(|e| StartError::engine(format!("opening the cgroup: {e}")))
     }
 
     /// Undoes `prepare` when the process could not be created.
@@ -136,8 +136,8 @@ impl Hooks for RuntimeHooks {
         rustix::process::kill_process(pid, sig).map_err(|e| e.to_string())
     }
 
-    fn add_process(&mut self, pid: i32) -> Result<(), String> {
-        self.place(pid).map_err(|e| e.message)
+    fn entry(&mut self) -> Result<cgroups::Entry, String> {
+        RuntimeHooks::entry(self).map_err(|e| e.message)
     }
 
     fn oom_killed(&mut self) -> bool {

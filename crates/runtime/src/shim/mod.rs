@@ -76,7 +76,8 @@ pub trait Hooks {
     fn log(&mut self, stream: u8, data: &[u8]);
     fn kill(&mut self, pid: i32, signal: i32, all: bool) -> Result<(), String>;
     /// Puts a further process (an exec's) into the container's cgroup.
-    fn add_process(&mut self, pid: i32) -> Result<(), String>;
+    /// What a new process enters the container's cgroup through.
+    fn entry(&mut self) -> Result<crate::cgroups::Entry, String>;
     fn oom_killed(&mut self) -> bool;
     /// Called once after the exit and the output drained: flush the log, release the
     /// cgroup, write the exit record.
@@ -188,21 +189,22 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
                 n.typ() == oci_spec::runtime::LinuxNamespaceType::Pid && n.path().is_none()
             })
         });
-    let mut launched = crate::linux::launch::launch(new_pid_ns, |sync, report| ChildSetup {
-        spec: &spec,
-        rootfs: rootfs.clone(),
-        stdio: ends.stdio,
-        console: ends.console,
-        sync,
-        report,
-        seccomp: seccomp.as_deref(),
-        cgroup_v1: &cgroup_v1,
-        init: init_binary.as_ref(),
-    })?;
+    let entry = hooks.entry()?;
+    let mut launched =
+        crate::linux::launch::launch(new_pid_ns, &entry, |sync, report| ChildSetup {
+            spec: &spec,
+            rootfs: rootfs.clone(),
+            stdio: ends.stdio,
+            console: ends.console,
+            sync,
+            report,
+            seccomp: seccomp.as_deref(),
+            cgroup_v1: &cgroup_v1,
+            init: init_binary.as_ref(),
+        })?;
+    drop(entry);
     let pid = launched.pid;
-    let setup = hooks
-        .place(pid.as_raw_nonzero().get())
-        .and_then(|()| launched.setup_done());
+    let setup = launched.setup_done();
     if let Err(e) = setup {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());

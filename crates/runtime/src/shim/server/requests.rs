@@ -169,7 +169,7 @@ impl Server {
             return Err(StartError::engine(format!("exec {id} already exists")));
         }
         let (streams, ends) = stdio::create_exec(self.init.pid, process.tty, process.stdin)?;
-        let hooks = &mut self.hooks;
+        let entry = self.hooks.entry().map_err(StartError::engine)?;
         let pid = crate::linux::exec::launch(
             ExecSetup {
                 init_pid: self.init.pid,
@@ -179,7 +179,7 @@ impl Server {
                 console: ends.console,
                 seccomp: self.context.seccomp.as_deref(),
             },
-            |pid| hooks.add_process(pid).map_err(StartError::engine),
+            &entry,
         )?;
         let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
             Ok(fd) => fd,
