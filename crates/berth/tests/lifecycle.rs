@@ -314,3 +314,44 @@ fn ps_ancestor_matches_images_built_on_the_one_named() {
     assert_eq!(names("ancestor=busybox"), ["base", "derived"]);
     assert_eq!(names("ancestor=child:1"), ["derived"]);
 }
+
+/// Every process of a container, the first and those of `exec`, is in the container's
+/// cgroup in every hierarchy Berth manages (v1 controllers and the v2 mount).
+#[test]
+fn container_and_exec_processes_are_in_the_containers_cgroups() {
+    let d = with_busybox();
+    let id = d
+        .ok(&["run", "-d", "--name", "cg", "busybox", "sleep", "300"])
+        .trim()
+        .to_string();
+    d.ok(&["exec", "-d", "cg", "sleep", "301"]);
+    let mut pids = Vec::new();
+    eventually("the exec'd process", || {
+        pids = d
+            .ok(&["top", "cg", "-o", "pid"])
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_string())
+            .collect();
+        pids.len() == 2
+    });
+    let wanted = format!("/{}/{id}", d.cgroup_parent());
+    for pid in pids {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let mut managed = 0;
+        for line in text.lines() {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) =
+                (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+            if controllers.starts_with("name=") {
+                continue; // named hierarchies (systemd's) are not Berth's
+            }
+            assert_eq!(
+                path, wanted,
+                "pid {pid}, hierarchy {controllers:?}:\n{text}"
+            );
+            managed += 1;
+        }
+        assert!(managed > 0, "{text}");
+    }
+}
