@@ -96,6 +96,7 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let engine = Arc::new(engine);
     engine.containers.recover().await;
+    engine.containers.prepare_shim();
     let listeners = server::bind(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(
         version = system::VERSION,

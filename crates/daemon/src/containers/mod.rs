@@ -25,6 +25,7 @@ mod remove;
 mod rename;
 mod rootfs;
 mod shim_client;
+mod shims;
 mod spec;
 mod start;
 mod stats;
@@ -125,6 +126,8 @@ pub struct ContainerService {
     /// Makes records durable in the background (decision 008).
     flusher: Flusher,
     execs: exec::ExecStore,
+    /// Shims started ahead of the containers they will hold.
+    shims: shims::Shims,
 }
 
 impl ContainerService {
@@ -145,7 +148,13 @@ impl ContainerService {
             names: RwLock::new(HashMap::new()),
             flusher: Flusher::start(),
             execs: exec::ExecStore::default(),
+            shims: shims::Shims::default(),
         }
+    }
+
+    /// Starts the shim the next container start will use.
+    pub fn prepare_shim(&self) {
+        self.shims.refill();
     }
 
     /// Where a container's lasting files live (record, logs, /etc files).

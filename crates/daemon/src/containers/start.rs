@@ -3,22 +3,16 @@
 //! exec), pending attaches connected, then the exec — so no early output is ever missed.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
-use berth_runtime::shim::protocol::{Created, Request};
+use berth_runtime::shim::protocol::Request;
 use berth_runtime::shim::{ShimConfig, CONFIG, SOCKET};
 use chrono::Utc;
-use tokio::io::AsyncBufReadExt;
 
 use super::record::{ContainerRecord, Status};
 use super::{etc_files, shim_client, spec, Container, ContainerService};
 use crate::error::{EngineError, EngineResult, ErrorKind};
-
-/// How long a shim may take to create the container process.
-const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whether `start` did anything (docker answers 304 for a container already running).
 #[derive(Debug, PartialEq, Eq)]
@@ -68,7 +62,11 @@ impl ContainerService {
             let _ = self.images.layers().unmount(&rec.id);
             return Err(e);
         }
-        let pid = match spawn_shim(&bundle).await {
+        let created = self.shims.create(&bundle).await;
+        // The next start's shim, made now that this one has what it needs.
+        let svc = self.clone();
+        tokio::spawn(async move { svc.shims.refill() });
+        let pid = match created {
             Ok(pid) => pid,
             Err(e) => {
                 self.settle_failed_start(c, &e).await;
@@ -190,68 +188,5 @@ impl ContainerService {
                 r.state.exit_code = 128;
             }
         });
-    }
-}
-
-/// Spawns `berth shim <bundle>` and waits for its report: the pid of the created process.
-async fn spawn_shim(bundle: &std::path::Path) -> EngineResult<i32> {
-    // The engine's own binary, even when the file has since been replaced or removed (an
-    // upgrade while the engine runs): the shim must speak the protocol of the engine that
-    // starts it.
-    let exe = std::path::Path::new("/proc/self/exe");
-    let log = std::fs::File::create(bundle.join("shim.log"))
-        .map_err(|e| EngineError::internal(format!("creating shim.log: {e}")))?;
-    let mut child = tokio::process::Command::new(exe)
-        .arg0("berth")
-        .arg("shim")
-        .arg(bundle)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| EngineError::internal(format!("starting the shim: {e}")))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| EngineError::internal("the shim has no stdout"))?;
-    // The shim forks itself away at once (so it is not our child once we are gone); reap
-    // the short-lived first process.
-    tokio::spawn(async move {
-        let _ = child.wait().await;
-    });
-    let mut line = String::new();
-    let mut reader = tokio::io::BufReader::new(stdout);
-    let read = tokio::time::timeout(CREATE_TIMEOUT, reader.read_line(&mut line)).await;
-    match read {
-        Ok(Ok(n)) if n > 0 => {}
-        Ok(_) => {
-            let log = std::fs::read_to_string(bundle.join("shim.log")).unwrap_or_default();
-            return Err(EngineError::internal(format!(
-                "the shim exited without creating the container: {}",
-                log.trim()
-            )));
-        }
-        Err(_) => {
-            return Err(EngineError::internal(
-                "the shim did not create the container in time",
-            ))
-        }
-    }
-    match serde_json::from_str::<Created>(line.trim()) {
-        Ok(Created::Pid(pid)) => Ok(pid),
-        Ok(Created::Error(e)) => Err(EngineError::new(
-            if e.code == 125 {
-                ErrorKind::Internal
-            } else {
-                ErrorKind::InvalidArgument
-            },
-            format!(
-                "failed to create task for container: OCI runtime create failed: {}: unknown",
-                e.message
-            ),
-        )),
-        Err(e) => Err(EngineError::internal(format!(
-            "bad report from the shim: {e}: {line}"
-        ))),
     }
 }

@@ -97,19 +97,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Runs `berth shim <bundle>`.
+/// Runs `berth shim <bundle>`, or `berth shim --spare`, which waits for the bundle's path
+/// on its stdin (a shim started ahead of its container).
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let Some(bundle) = args.get(1).map(PathBuf::from) else {
-        eprintln!("usage: berth shim <bundle>");
+    let Some(arg) = args.get(1) else {
+        eprintln!("usage: berth shim <bundle> | berth shim --spare");
         return ExitCode::from(125);
     };
     // Named as what it is in `ps` and `top` (the binary may have been run as /proc/self/exe).
     let _ = rustix::thread::set_name(c"berth-shim");
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .init();
     // Fork away at once: the engine reaps the short-lived parent, and the shim (no longer
     // the engine's child) is not tied to the engine's life.
     // SAFETY: nothing has started a thread yet; the child continues as this program.
@@ -126,6 +122,23 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
     // Its own session: signals to the engine's process group never reach the shim.
     let _ = rustix::process::setsid();
+    let bundle = if arg == "--spare" {
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(n) if n > 0 => PathBuf::from(line.trim_end_matches('\n')),
+            // The engine went away without a container for us.
+            _ => return ExitCode::SUCCESS,
+        }
+    } else {
+        PathBuf::from(arg)
+    };
+    // The engine's pipe is let go; what the shim says goes to the bundle's shim.log.
+    redirect_stdio(&bundle);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
     match create(&bundle) {
         Ok((server, pid)) => {
             report(&Created::Pid(pid));
@@ -137,6 +150,21 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             tracing::error!(error = %e, "creating the container failed");
             report(&Created::Error(e));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// stdin from /dev/null, stderr to `bundle/shim.log` (stdout stays the engine's until the
+/// report).
+fn redirect_stdio(bundle: &Path) {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::File::open("/dev/null");
+    let log = std::fs::File::create(bundle.join("shim.log"));
+    for (file, fd) in [(null, 0), (log, 2)] {
+        if let Ok(f) = file {
+            // SAFETY: dup2 onto descriptor 0 or 2 replaces our stdin or stderr; Rust's
+            // handles keep using those descriptors, which now are the new files.
+            unsafe { libc::dup2(f.as_raw_fd(), fd) };
         }
     }
 }
