@@ -355,3 +355,78 @@ fn container_and_exec_processes_are_in_the_containers_cgroups() {
         assert!(managed > 0, "{text}");
     }
 }
+
+#[test]
+fn the_engines_default_log_options_rotate_logs() {
+    let d = Daemon::start_with(&["--log-opt", "max-size=2k", "--log-opt", "max-file=2"]);
+    d.load(&docker_archive(
+        &[Image::busybox().tagged("busybox:latest")],
+    ));
+    d.ok(&[
+        "run",
+        "--name",
+        "chatty",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}",
+            "chatty"
+        ])
+        .trim(),
+        "json-file 2k"
+    );
+    let id = d
+        .ok(&["inspect", "-f", "{{.Id}}", "chatty"])
+        .trim()
+        .to_string();
+    let dir = d.data_root().join("containers").join(&id);
+    let mut logs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("-json.log"))
+        .collect();
+    logs.sort();
+    assert_eq!(logs, [format!("{id}-json.log"), format!("{id}-json.log.1")]);
+    // What is left is the end of the output, in order.
+    let shown = d.ok(&["logs", "chatty"]);
+    assert!(shown.ends_with("line-399\n"), "{shown}");
+    // A container's own options win; a bad default is refused at start.
+    d.ok(&[
+        "run",
+        "--log-opt",
+        "max-size=1m",
+        "--name",
+        "own",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "-f",
+            "{{index .HostConfig.LogConfig.Config \"max-size\"}}",
+            "own"
+        ])
+        .trim(),
+        "1m"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("daemon.json");
+    std::fs::write(&config, r#"{"log-opts": {"max-file": "0"}}"#).unwrap();
+    let out = std::process::Command::new(common::BERTH)
+        .args(["daemon", "--config-file"])
+        .arg(&config)
+        .arg("--data-root")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_contains(&String::from_utf8_lossy(&out.stderr), "max-file");
+}

@@ -60,6 +60,14 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "PARENT")]
     pub cgroup_parent: Option<String>,
 
+    /// Default driver for container logs
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+
+    /// Default log driver options for containers
+    #[arg(long = "log-opt", value_name = "KEY=VALUE", action = ArgAction::Append)]
+    pub log_opts: Vec<String>,
+
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub labels: Vec<String>,

@@ -1,6 +1,7 @@
 //! The daemon's configuration: command-line flags merged with a daemon.json-style file.
 //! As with dockerd, a setting given both ways is an error, and so is an unknown key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -28,6 +29,8 @@ struct FileConfig {
     registry_mirrors: Option<Vec<String>>,
     labels: Option<Vec<String>>,
     cgroup_parent: Option<String>,
+    log_driver: Option<String>,
+    log_opts: Option<BTreeMap<String, String>>,
 }
 
 /// The effective configuration.
@@ -45,6 +48,9 @@ pub struct DaemonConfig {
     pub registry_mirrors: Vec<String>,
     pub labels: Vec<String>,
     pub cgroup_parent: String,
+    /// What containers that name no log driver use.
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -134,6 +140,16 @@ impl DaemonConfig {
                 .clone()
                 .or(file.cgroup_parent)
                 .unwrap_or_else(|| "berth".into()),
+            log_driver: args
+                .log_driver
+                .clone()
+                .or(file.log_driver)
+                .unwrap_or_else(|| "json-file".into()),
+            log_opts: if args.log_opts.is_empty() {
+                file.log_opts.unwrap_or_default()
+            } else {
+                parse_log_opts(&args.log_opts)?
+            },
             config_file,
         };
         config.validate()?;
@@ -168,6 +184,11 @@ impl DaemonConfig {
                 self.cgroup_parent
             )));
         }
+        berth_runtime::logs::LogConfig::parse(
+            &self.log_driver,
+            &self.log_opts.clone().into_iter().collect(),
+        )
+        .map_err(|e| ConfigError::Invalid(format!("default log driver: {e}")))?;
         if self.data_root == self.exec_root {
             return Err(ConfigError::Invalid(
                 "data-root and exec-root must be different directories".into(),
@@ -205,6 +226,19 @@ impl DaemonConfig {
         }
         Ok((next, ignored))
     }
+}
+
+/// `--log-opt key=value` flags as a map.
+fn parse_log_opts(opts: &[String]) -> Result<BTreeMap<String, String>, ConfigError> {
+    opts.iter()
+        .map(|o| {
+            o.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!("bad log option {o:?}: options are key=value"))
+                })
+        })
+        .collect()
 }
 
 fn pick_list(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
@@ -283,6 +317,16 @@ fn check_conflicts(args: &DaemonArgs, file: &FileConfig) -> Result<(), ConfigErr
         "cgroup-parent",
         args.cgroup_parent.is_some(),
         file.cgroup_parent.is_some(),
+    );
+    check(
+        "log-driver",
+        args.log_driver.is_some(),
+        file.log_driver.is_some(),
+    );
+    check(
+        "log-opts",
+        !args.log_opts.is_empty(),
+        file.log_opts.is_some(),
     );
     if conflicts.is_empty() {
         Ok(())

@@ -69,9 +69,13 @@ impl Engine {
         let containers = Arc::new(ContainerService::new(
             images.clone(),
             events.clone(),
-            config.data_root.clone(),
-            config.exec_root.clone(),
-            config.cgroup_parent.clone(),
+            crate::containers::Settings {
+                data_root: config.data_root.clone(),
+                exec_root: config.exec_root.clone(),
+                cgroup_parent: config.cgroup_parent.clone(),
+                log_driver: config.log_driver.clone(),
+                log_opts: config.log_opts.clone(),
+            },
         ));
         Ok(Engine {
             images,

@@ -213,7 +213,11 @@ impl ContainerService {
         );
         let mut host = request.host_config;
         if host.log_config.kind.is_empty() {
-            host.log_config.kind = "json-file".into();
+            // The engine's default driver; its options too, unless the container has some.
+            host.log_config.kind = self.log_driver.clone();
+            if host.log_config.config.is_empty() {
+                host.log_config.config = self.log_opts.clone().into_iter().collect();
+            }
         }
         if host.network_mode.is_empty() {
             host.network_mode = "default".into();

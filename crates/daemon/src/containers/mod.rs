@@ -121,6 +121,8 @@ pub struct ContainerService {
     exec_root: PathBuf,
     /// The cgroup every container's cgroup is made under.
     cgroup_parent: String,
+    log_driver: String,
+    log_opts: std::collections::BTreeMap<String, String>,
     containers: RwLock<HashMap<String, Arc<Container>>>,
     names: RwLock<HashMap<String, String>>,
     /// Makes records durable in the background (decision 008).
@@ -130,20 +132,29 @@ pub struct ContainerService {
     shims: shims::Shims,
 }
 
+/// What the container service takes from the engine's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    /// The cgroup every container's cgroup is made under.
+    pub cgroup_parent: String,
+    /// The log driver and options of containers that name none (`--log-driver`,
+    /// `--log-opt`).
+    pub log_driver: String,
+    pub log_opts: std::collections::BTreeMap<String, String>,
+}
+
 impl ContainerService {
-    pub fn new(
-        images: Arc<ImageService>,
-        events: Arc<EventBus>,
-        data_root: PathBuf,
-        exec_root: PathBuf,
-        cgroup_parent: String,
-    ) -> Self {
+    pub fn new(images: Arc<ImageService>, events: Arc<EventBus>, settings: Settings) -> Self {
         ContainerService {
             images,
             events,
-            data_root,
-            exec_root,
-            cgroup_parent,
+            data_root: settings.data_root,
+            exec_root: settings.exec_root,
+            cgroup_parent: settings.cgroup_parent,
+            log_driver: settings.log_driver,
+            log_opts: settings.log_opts,
             containers: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             flusher: Flusher::start(),
