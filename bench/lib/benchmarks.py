@@ -143,12 +143,6 @@ def busybox_loaded(ctx, engine):
     ensure_loaded(ctx, engine, ctx.busybox)
 
 
-def remove_all(engine):
-    ids = engine.cli("ps", "-aq", "--no-trunc").stdout.split()
-    for i in range(0, len(ids), 100):
-        engine.cli("rm", "-f", *[i.decode() for i in ids[i:i + 100]])
-
-
 def run_sample(ctx, engine):
     return engine.timed("run", "--rm", *NO_NETWORK, ctx.busybox.ref, "true")
 
@@ -158,7 +152,7 @@ CONCURRENT = 50
 
 def concurrent_sample(ctx, engine):
     """50 `run -d` at once, each its own CLI process: the time until the last returns."""
-    remove_all(engine)
+    engine.remove_containers()
     args = ("run", "-d", *NO_NETWORK, ctx.busybox.ref, "sleep", "3600")
     daemon0 = engine.cpu_seconds()
     start = time.perf_counter()
@@ -171,7 +165,7 @@ def concurrent_sample(ctx, engine):
     running = len(engine.cli("ps", "-q").stdout.split())
     if running != CONCURRENT:
         raise RuntimeError(f"{running} of {CONCURRENT} containers running")
-    remove_all(engine)
+    engine.remove_containers()
     return wall
 
 
@@ -181,7 +175,7 @@ MANY = 1000
 def many_created(ctx, engine):
     """1,000 created (never started) containers, made 8 at a time, untimed."""
     busybox_loaded(ctx, engine)
-    remove_all(engine)
+    engine.remove_containers()
     args = ("create", *NO_NETWORK, ctx.busybox.ref, "true")
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: engine.cli(*args), range(MANY)))
@@ -203,7 +197,7 @@ def shim_sample(ctx, engine):
     container (Berth's shim; Docker's containerd-shim-runc-v2), with 10 running. Reports
     the proportional set size (shared pages split among the processes sharing them); RSS
     and private memory are noted beside it."""
-    remove_all(engine)
+    engine.remove_containers()
     busybox_loaded(ctx, engine)
     for _ in range(SHIMS):
         engine.cli("run", "-d", *NO_NETWORK, ctx.busybox.ref, "sleep", "3600")
@@ -217,7 +211,7 @@ def shim_sample(ctx, engine):
                   for p in shims) / SHIMS
     ctx.note("shim", engine, f"per container: RSS {rss / MIB:.2f} MiB, private "
              f"{private / MIB:.2f} MiB, PSS {pss / MIB:.2f} MiB ({len(shims)} shims)")
-    remove_all(engine)
+    engine.remove_containers()
     return pss
 
 
@@ -243,7 +237,7 @@ BENCHMARKS = [
               prepare=busybox_loaded),
     Benchmark("ps", f"`ps -a` with {MANY} containers", "s",
               ps_sample, Target("≤ 50 ms", at_most=0.050), prepare=many_created,
-              finish=lambda ctx, engine: remove_all(engine)),
+              finish=lambda ctx, engine: engine.remove_containers()),
     Benchmark("shim", "engine memory per running container (PSS of its shim)", "bytes",
               shim_sample, Target("≤ 2 MiB", at_most=2 * MIB), repeat=False),
     Benchmark("rss", "idle daemon resident memory (VmRSS), image present", "bytes",

@@ -52,8 +52,13 @@ class Engine:
         return {}
 
     def shim_pids(self):
-        """The pids of the processes the engine keeps per running container."""
-        raise NotImplementedError
+        """The pids of the processes the engine keeps per running container: the parent of
+        each container's first process (Berth's shim; Docker's containerd-shim)."""
+        ids = [i.decode() for i in self.cli("ps", "-q", "--no-trunc").stdout.split()]
+        if not ids:
+            return []
+        pids = self.cli("inspect", "-f", "{{.State.Pid}}", *ids).stdout.split()
+        return sorted({parent_pid(int(p)) for p in pids})
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, timeout=60):
@@ -77,9 +82,21 @@ class Engine:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} daemon not ready after {timeout}s:\n" + self.log_tail())
 
+    def remove_containers(self):
+        """Removes every container (`rm -f`), as a benchmark that failed half-way may leave
+        some behind."""
+        ids = self.cli("ps", "-aq", "--no-trunc").stdout.split()
+        for i in range(0, len(ids), 100):
+            self.cli("rm", "-f", *[c.decode() for c in ids[i:i + 100]], check=False)
+
     def stop(self, timeout=60):
-        """SIGTERM, wait; SIGKILL only if the daemon ignores it. Safe to call twice."""
+        """Removes the containers (Berth's outlive their engine by design), then SIGTERM,
+        wait; SIGKILL only if the daemon ignores it. Safe to call twice."""
         if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.remove_containers()
+            except (OSError, CommandError) as e:
+                print(f"warning: removing {self.name}'s containers: {e}")
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -149,8 +166,7 @@ class Berth(Engine):
         out = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
         return {"berth": out.stdout.strip() or out.stderr.strip()}
 
-    def shim_pids(self):
-        return processes_named("berth-shim", self.exec_root)
+
 
 
 class Docker(Engine):
@@ -219,9 +235,6 @@ class Docker(Engine):
                 pass
         self._absent = []
 
-    def shim_pids(self):
-        # containerd-shim-runc-v2, as the kernel truncates its name; ours name our namespace.
-        return processes_named("containerd-shim", self.namespaces[0])
 
     def versions(self):
         def first_line(cmd):
@@ -233,21 +246,10 @@ class Docker(Engine):
 
 # -- /proc helpers -----------------------------------------------------------------------
 
-def processes_named(comm, needle):
-    """Pids whose name is `comm` and whose command line mentions `needle`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/comm") as f:
-                if f.read().strip() != comm:
-                    continue
-        except OSError:
-            continue
-        if needle in cmdline(int(entry)):
-            found.append(int(entry))
-    return found
+def parent_pid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        # pid (comm) state ppid …; comm may hold spaces, so split after its last ')'.
+        return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
 def rss_bytes(pid, field="VmRSS"):
