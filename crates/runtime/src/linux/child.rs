@@ -26,10 +26,8 @@ use super::{caps, devices, mounts, StartError};
 pub struct ChildSetup<'a> {
     pub spec: &'a Spec,
     pub rootfs: PathBuf,
-    /// The descriptors that become 0, 1 and 2.
-    pub stdio: [OwnedFd; 3],
-    /// A terminal to make the controlling terminal (the slave of the container's pty).
-    pub console: Option<OwnedFd>,
+    /// What becomes 0, 1 and 2.
+    pub stdio: ChildStdio,
     /// Read: one byte when the cgroups are set up, one more for "start".
     pub sync: OwnedFd,
     /// Write: the reports described above.
@@ -41,6 +39,15 @@ pub struct ChildSetup<'a> {
     /// The init to attach at /dev/init and start the process through (the spec's args name
     /// it): a detached mount of the engine's binary.
     pub init: Option<&'a OwnedFd>,
+}
+
+/// The process's standard streams.
+pub enum ChildStdio {
+    /// Pipes (or /dev/null): they become 0, 1 and 2.
+    Fds([OwnedFd; 3]),
+    /// A terminal, made by the process in its own devpts once mounted; its master goes back
+    /// to the shim over this socket.
+    Terminal(OwnedFd),
 }
 
 pub const READY: u8 = b'R';
@@ -89,20 +96,8 @@ fn become_container(
     join_namespaces(linux.namespaces().as_deref().unwrap_or(&[]))?;
 
     rustix::process::setsid().map_err(|e| StartError::os("setsid", e))?;
-    if let Some(console) = &setup.console {
-        rustix::process::ioctl_tiocsctty(console)
-            .map_err(|e| StartError::os("setting the controlling terminal", e))?;
-    }
-    for (i, fd) in setup.stdio.iter().enumerate() {
-        // SAFETY: dup2 onto 0..=2 replaces our stdio with descriptors we own; no Rust object
-        // owns the raw descriptors 0..=2 of this process.
-        let r = unsafe { libc::dup2(fd.as_raw_fd(), i as libc::c_int) };
-        if r < 0 {
-            return Err(StartError::os(
-                "setting up stdio",
-                std::io::Error::last_os_error(),
-            ));
-        }
+    if let ChildStdio::Fds(fds) = &setup.stdio {
+        set_stdio(fds)?;
     }
 
     let rootfs = &setup.rootfs;
@@ -125,7 +120,21 @@ fn become_container(
     )
     .map_err(|e| StartError::os("opening /dev", e))?;
     devices::populate(&dev, linux.devices().as_deref().unwrap_or(&[]))?;
-    if setup.console.is_some() {
+    if let ChildStdio::Terminal(socket) = &setup.stdio {
+        // The devpts just mounted at /dev/pts is the container's own.
+        let ptmx = rustix::fs::openat(
+            &dev,
+            "pts/ptmx",
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| StartError::os("opening /dev/pts/ptmx", e))?;
+        let pty = super::terminal::open(&ptmx)?;
+        super::terminal::send_fd(socket, &pty.master)?;
+        drop(pty.master);
+        set_stdio(&pty.stdio)?;
+        rustix::process::ioctl_tiocsctty(&pty.console)
+            .map_err(|e| StartError::os("setting the controlling terminal", e))?;
         bind_console(&dev)?;
     }
     drop(dev);
@@ -289,6 +298,22 @@ fn join_namespaces(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<(
     unsafe { rustix::thread::unshare_unsafe(fresh) }.map_err(|e| StartError::os("unshare", e))?;
     if fresh.contains(UnshareFlags::NEWNET) {
         super::loopback::up()?;
+    }
+    Ok(())
+}
+
+/// Makes `fds` our stdin, stdout and stderr.
+fn set_stdio(fds: &[OwnedFd; 3]) -> Result<(), StartError> {
+    for (i, fd) in fds.iter().enumerate() {
+        // SAFETY: dup2 onto 0..=2 replaces our stdio with descriptors we own; no Rust object
+        // owns the raw descriptors 0..=2 of this process.
+        let r = unsafe { libc::dup2(fd.as_raw_fd(), i as libc::c_int) };
+        if r < 0 {
+            return Err(StartError::os(
+                "setting up stdio",
+                std::io::Error::last_os_error(),
+            ));
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod launch;
 pub mod loopback;
 pub mod mounts;
 pub mod paths;
+pub mod terminal;
 pub mod user;
 
 use std::fmt;

@@ -202,7 +202,7 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
     let mut hooks = hooks::RuntimeHooks::prepare(bundle, &config, &spec)?;
     let seccomp = hooks.seccomp.take();
     let cgroup_v1 = crate::linux::mounts::host_cgroup_v1();
-    let (streams, ends) = stdio::create(config.tty, config.open_stdin)?;
+    let (init_streams, child_stdio) = stdio::create_init(config.tty, config.open_stdin)?;
     let init_binary = if config.init {
         Some(crate::init::binary()?)
     } else {
@@ -222,8 +222,7 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
         crate::linux::launch::launch(new_pid_ns, &entry, |sync, report| ChildSetup {
             spec: &spec,
             rootfs: rootfs.clone(),
-            stdio: ends.stdio,
-            console: ends.console,
+            stdio: child_stdio,
             sync,
             report,
             seccomp: seccomp.as_deref(),
@@ -232,13 +231,16 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
         })?;
     drop(entry);
     let pid = launched.pid;
-    let setup = launched.setup_done();
-    if let Err(e) = setup {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-        hooks.abandon();
-        return Err(e);
-    }
+    // Ready to exec, its terminal (if any) made and handed over.
+    let streams = match launched.setup_done().and_then(|()| init_streams.streams()) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            hooks.abandon();
+            return Err(e);
+        }
+    };
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
         .map_err(|e| StartError::os("pidfd_open", e))?;
     let socket = bundle.join(SOCKET);

@@ -1,15 +1,16 @@
 //! A process's standard streams as the shim holds them: three pipes, or a pseudo-terminal
-//! whose slave the process gets as stdin, stdout, stderr and controlling terminal. An exec's
-//! terminal is made in the container's own devpts, so the process sees it as /dev/pts/N.
+//! whose slave the process gets as stdin, stdout, stderr and controlling terminal. Terminals
+//! are made in the container's own devpts, so its processes see /dev/pts/N: the first
+//! process makes its own (its devpts does not exist before it), an exec's is made here.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
-use rustix::pty::OpenptFlags;
 
-use crate::linux::paths::{fd_path, open_in_root, Create};
-use crate::linux::StartError;
+use crate::linux::child::ChildStdio;
+use crate::linux::paths::{open_in_root, Create};
+use crate::linux::{terminal, StartError};
 
 /// The shim's ends.
 pub enum Streams {
@@ -41,8 +42,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), StartError> {
 }
 
 /// A pseudo-terminal of the devpts mounted in the container of process `pid`, opened through
-/// its root (confined, so the container's own links cannot point elsewhere); the slave comes
-/// from the master itself, with no path looked up.
+/// its root (confined, so the container's own links cannot point elsewhere).
 fn container_pty(pid: i32) -> Result<(Streams, ChildEnds), StartError> {
     let root = rustix::fs::open(
         format!("/proc/{pid}/root"),
@@ -52,34 +52,15 @@ fn container_pty(pid: i32) -> Result<(Streams, ChildEnds), StartError> {
     .map_err(|e| StartError::os("opening the container's root", e))?;
     let ptmx = open_in_root(&root, Path::new("/dev/pts/ptmx"), Create::Nothing)
         .map_err(|e| StartError::os("finding the container's /dev/pts/ptmx", e))?;
-    let st = rustix::fs::fstat(&ptmx).map_err(|e| StartError::os("stat /dev/pts/ptmx", e))?;
-    let is_ptmx = rustix::fs::FileType::from_raw_mode(st.st_mode)
-        == rustix::fs::FileType::CharacterDevice
-        && rustix::fs::major(st.st_rdev) == 5
-        && rustix::fs::minor(st.st_rdev) == 2;
-    if !is_ptmx {
-        return Err(StartError::engine(
-            "the container's /dev/pts/ptmx is not a terminal multiplexer",
-        ));
-    }
-    let master = rustix::fs::open(
-        fd_path(&ptmx),
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| StartError::os("opening a pseudo-terminal", e))?;
-    rustix::pty::unlockpt(&master).map_err(|e| StartError::os("unlockpt", e))?;
-    let open_slave = || {
-        rustix::pty::ioctl_tiocgptpeer(
-            &master,
-            OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
-        )
-        .map_err(|e| StartError::os("opening the terminal", e))
-    };
-    let stdio = [open_slave()?, open_slave()?, open_slave()?];
-    let console = Some(open_slave()?);
-    nonblocking(&master)?;
-    Ok((Streams::Tty { master }, ChildEnds { stdio, console }))
+    let pty = terminal::open(&ptmx)?;
+    nonblocking(&pty.master)?;
+    Ok((
+        Streams::Tty { master: pty.master },
+        ChildEnds {
+            stdio: pty.stdio,
+            console: Some(pty.console),
+        },
+    ))
 }
 
 /// The streams of an exec process in the container of process `pid`.
@@ -91,32 +72,50 @@ pub fn create_exec(
     if tty {
         container_pty(pid)
     } else {
-        create(false, open_stdin)
+        pipes(open_stdin)
     }
 }
 
-pub fn create(tty: bool, open_stdin: bool) -> Result<(Streams, ChildEnds), StartError> {
+/// The container process's streams. Pipes are made now; a terminal is made by the process
+/// itself in its own devpts, and [`Init::streams`] receives its master.
+pub fn create_init(tty: bool, open_stdin: bool) -> Result<(Init, ChildStdio), StartError> {
     if tty {
-        let master =
-            rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-                .map_err(|e| StartError::os("opening a pseudo-terminal", e))?;
-        rustix::pty::grantpt(&master).map_err(|e| StartError::os("grantpt", e))?;
-        rustix::pty::unlockpt(&master).map_err(|e| StartError::os("unlockpt", e))?;
-        let name =
-            rustix::pty::ptsname(&master, Vec::new()).map_err(|e| StartError::os("ptsname", e))?;
-        let open_slave = || {
-            rustix::fs::open(
-                name.as_c_str(),
-                OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| StartError::os("opening the terminal", e))
-        };
-        let stdio = [open_slave()?, open_slave()?, open_slave()?];
-        let console = Some(open_slave()?);
-        nonblocking(&master)?;
-        return Ok((Streams::Tty { master }, ChildEnds { stdio, console }));
+        let (shim, child) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| StartError::os("creating a socket pair", e))?;
+        return Ok((Init::Terminal(shim), ChildStdio::Terminal(child)));
     }
+    let (streams, ends) = pipes(open_stdin)?;
+    Ok((Init::Ready(streams), ChildStdio::Fds(ends.stdio)))
+}
+
+/// The shim's side of the container process's streams until the process has made them.
+pub enum Init {
+    Ready(Streams),
+    /// The socket the terminal's master arrives on.
+    Terminal(OwnedFd),
+}
+
+impl Init {
+    /// The streams, once the process has reported ready (its terminal sent by then).
+    pub fn streams(self) -> Result<Streams, StartError> {
+        match self {
+            Init::Ready(s) => Ok(s),
+            Init::Terminal(socket) => {
+                let master = terminal::recv_fd(&socket)?;
+                nonblocking(&master)?;
+                Ok(Streams::Tty { master })
+            }
+        }
+    }
+}
+
+/// Pipes (or /dev/null for a closed stdin) for a process without a terminal.
+fn pipes(open_stdin: bool) -> Result<(Streams, ChildEnds), StartError> {
     let (stdin_child, stdin_shim) = if open_stdin {
         let (r, w) = pipe()?;
         nonblocking(&w)?;
