@@ -99,8 +99,13 @@ impl Terminal {
     /// Waits until the terminal has shown `text`; panics with what it showed if it does not
     /// within 20 seconds.
     pub fn expect(&mut self, text: &str) {
+        self.expect_times(text, 1);
+    }
+
+    /// Waits until the terminal has shown `text` at least `times` times.
+    pub fn expect_times(&mut self, text: &str, times: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !String::from_utf8_lossy(&self.seen).contains(text) {
+        while String::from_utf8_lossy(&self.seen).matches(text).count() < times {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
                 Ok(chunk) => self.seen.extend_from_slice(&chunk),

@@ -147,6 +147,7 @@ fn validate(config: &ContainerConfig, host: &HostConfig) -> EngineResult<()> {
     berth_runtime::logs::LogConfig::parse(&log_driver(host), &host.log_config.config)
         .map_err(|e| EngineError::invalid(e.to_string()))?;
     super::spec::check(host)?;
+    super::log_attrs::check(&host.log_config.config)?;
     if let Some(hc) = &config.healthcheck {
         super::health::validate(hc)?;
     }

@@ -53,9 +53,23 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     }
 }
 
-/// The command docker lists: the program and its arguments joined by spaces.
+/// The command docker lists: the program and its arguments joined by spaces, an argument
+/// with a space in it between single quotes.
 pub fn command_text(rec: &ContainerRecord) -> String {
-    rec.command().join(" ")
+    let mut words = rec.command().into_iter();
+    let Some(program) = words.next() else {
+        return String::new();
+    };
+    let mut text = program;
+    for arg in words {
+        text.push(' ');
+        if arg.contains(' ') {
+            text.push_str(&format!("'{arg}'"));
+        } else {
+            text.push_str(&arg);
+        }
+    }
+    text
 }
 
 impl ContainerService {

@@ -15,6 +15,7 @@ mod exec_process;
 mod health;
 mod inspect;
 mod list;
+mod log_attrs;
 mod logs;
 mod monitor;
 mod names;

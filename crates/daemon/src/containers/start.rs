@@ -150,6 +150,7 @@ impl ContainerService {
             log_dir: data.clone(),
             log_driver: super::create::log_driver(host),
             log_opts: host.log_config.config.clone(),
+            log_attrs: super::log_attrs::log_attributes(rec)?,
             tty: rec.config.tty,
             open_stdin: rec.config.open_stdin,
             stdin_once: rec.config.stdin_once,

@@ -80,7 +80,10 @@ impl RuntimeHooks {
             let log_config = LogConfig::parse(&config.log_driver, &config.log_opts)
                 .map_err(|e| StartError::engine(format!("logging: {e}")))?;
             let log = match LogWriter::open(&config.log_dir, &config.id, &log_config) {
-                Ok(w) => Some(w),
+                Ok(mut w) => {
+                    w.set_attrs(&config.log_attrs);
+                    Some(w)
+                }
                 Err(e) => return Err(StartError::engine(format!("opening the log: {e}"))),
             };
             Ok((seccomp, log))

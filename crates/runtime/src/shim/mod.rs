@@ -41,6 +41,10 @@ pub struct ShimConfig {
     pub log_driver: String,
     #[serde(default)]
     pub log_opts: BTreeMap<String, String>,
+    /// Attributes every log record carries (from the `labels`, `env` and `tag` options),
+    /// worked out by the engine, which knows the container's labels and name.
+    #[serde(default)]
+    pub log_attrs: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
     pub stdin_once: bool,
