@@ -70,19 +70,7 @@ impl ContainerService {
                     }
                 }
                 Status::Removing => {
-                    let svc = self.clone();
-                    let id = c.id.clone();
-                    tokio::spawn(async move {
-                        let _ = svc
-                            .remove(
-                                &id,
-                                super::remove::RemoveOptions {
-                                    force: true,
-                                    volumes: false,
-                                },
-                            )
-                            .await;
-                    });
+                    tokio::spawn(self.clone().finish_removal(c));
                 }
                 _ => {}
             }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use berth_api::filters::Filters;
 use berth_api::types::ContainersPruneReport;
 
-use super::record::Status;
-use super::ContainerService;
+use super::record::{ContainerRecord, Status};
+use super::{Container, ContainerService};
 use crate::error::{EngineError, EngineResult};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -41,6 +41,25 @@ impl ContainerService {
             r.state.status = Status::Removing;
             r.manually_stopped = true;
         })?;
+        self.destroy(&c, &rec).await
+    }
+
+    /// Finishes a removal an engine crash cut short (the record says `Removing`): what the
+    /// container held while it ran goes first, in case the crash came before it went.
+    pub(super) async fn finish_removal(self: Arc<Self>, c: Arc<Container>) {
+        let _op = c.op.lock().await;
+        self.release_runtime(&c).await;
+        let rec = c.record();
+        if let Err(e) = self.destroy(&c, &rec).await {
+            tracing::warn!(id = %c.id, error = %e, "finishing the removal of a container");
+        }
+    }
+
+    /// Deletes a container marked `Removing`: its file system, bundle and data, then forgets
+    /// it. A failure leaves it `Dead`, to be removed again. The caller holds its operation
+    /// lock.
+    async fn destroy(&self, c: &Arc<Container>, rec: &ContainerRecord) -> EngineResult<()> {
+        let dir = self.data_dir(&c.id);
         let images = self.images.clone();
         let id = c.id.clone();
         let bundle = self.bundle_dir(&c.id);
@@ -70,7 +89,7 @@ impl ContainerService {
             return Err(e);
         }
         self.forget(&c.id, &rec.name);
-        self.announce(&rec, "destroy", &[]);
+        self.announce(rec, "destroy", &[]);
         c.lifecycle.send_modify(|l| l.removed = true);
         tracing::debug!(id = %c.id, "container removed");
         Ok(())
