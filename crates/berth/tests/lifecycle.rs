@@ -432,3 +432,51 @@ fn the_engines_default_log_options_rotate_logs() {
     assert!(!out.status.success());
     assert_contains(&String::from_utf8_lossy(&out.stderr), "max-file");
 }
+
+#[test]
+fn etc_hosts_hostname_and_resolv_conf_of_its_own() {
+    let d = with_busybox();
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-h",
+        "box",
+        "--add-host",
+        "db:10.1.2.3",
+        "--dns",
+        "9.9.9.9",
+        "--dns-search",
+        "example.test",
+        "--dns-option",
+        "ndots:2",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hostname; echo --; cat /etc/hosts; echo --; cat /etc/resolv.conf",
+    ]);
+    let parts: Vec<&str> = out.split("--\n").collect();
+    assert_eq!(parts[0], "box\n");
+    assert_contains(parts[1], "127.0.0.1\tlocalhost\n");
+    assert_contains(parts[1], "10.1.2.3\tdb\n");
+    assert_eq!(
+        parts[2],
+        "nameserver 9.9.9.9\nsearch example.test\noptions ndots:2\n"
+    );
+    // Each container has its own: a change in one is not seen by another.
+    d.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "busybox",
+        "sh",
+        "-c",
+        "echo 1.1.1.1 x >> /etc/hosts",
+    ]);
+    assert!(!d
+        .ok(&["run", "--rm", "busybox", "cat", "/etc/hosts"])
+        .contains("1.1.1.1"));
+    // And the host's are untouched.
+    assert!(!std::fs::read_to_string("/etc/hosts")
+        .unwrap()
+        .contains("1.1.1.1 x"));
+}
