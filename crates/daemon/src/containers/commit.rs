@@ -4,7 +4,7 @@
 //! with the `-c` changes applied, completed from the container's own.
 
 use berth_api::types::ContainerConfig;
-use berth_runtime::cgroups::{Cgroup, Layout};
+use berth_runtime::cgroups::Cgroup;
 use berth_store::Digest;
 
 use super::record::Status;
@@ -127,10 +127,11 @@ impl ContainerService {
     /// Freezes a running container's processes; a host without a freezer commits it
     /// running, as it must.
     fn freeze(&self, rec: &super::record::ContainerRecord) -> Option<Frozen> {
-        let parent = self.cgroup_parent_of(&rec.host_config);
-        let frozen = Layout::detect()
-            .and_then(|layout| Cgroup::open(&layout, &parent, &rec.id))
-            .and_then(|cg| cg.freeze().map(|()| Frozen(cg)));
+        let frozen = self.cgroup_of(rec).and_then(|cg| {
+            cg.freeze()
+                .map(|()| Frozen(cg))
+                .map_err(crate::error::EngineError::from)
+        });
         match frozen {
             Ok(f) => {
                 tracing::debug!(id = %rec.id, "container paused for the commit");

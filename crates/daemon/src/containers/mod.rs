@@ -131,6 +131,7 @@ pub struct ContainerService {
     execs: exec::ExecStore,
     /// Shims started ahead of the containers they will hold.
     shims: shims::Shims,
+    layout: std::sync::OnceLock<berth_runtime::cgroups::Layout>,
 }
 
 /// What the container service takes from the engine's configuration.
@@ -161,6 +162,7 @@ impl ContainerService {
             flusher: Flusher::start(),
             execs: exec::ExecStore::default(),
             shims: shims::Shims::default(),
+            layout: std::sync::OnceLock::new(),
         }
     }
 
@@ -250,12 +252,24 @@ impl ContainerService {
         }
     }
 
+    /// The host's cgroup hierarchies, found once: they do not change under a running
+    /// engine, and reading the mount table for each container operation costs half a
+    /// millisecond.
+    fn layout(&self) -> EngineResult<&berth_runtime::cgroups::Layout> {
+        if let Some(l) = self.layout.get() {
+            return Ok(l);
+        }
+        let detected = berth_runtime::cgroups::Layout::detect()?;
+        Ok(self.layout.get_or_init(|| detected))
+    }
+
     /// The cgroup of a container whose process is alive.
     fn cgroup_of(&self, rec: &ContainerRecord) -> EngineResult<berth_runtime::cgroups::Cgroup> {
-        let layout = berth_runtime::cgroups::Layout::detect()?;
         let parent = self.cgroup_parent_of(&rec.host_config);
         Ok(berth_runtime::cgroups::Cgroup::open(
-            &layout, &parent, &rec.id,
+            self.layout()?,
+            &parent,
+            &rec.id,
         )?)
     }
 

@@ -54,12 +54,11 @@ impl ContainerService {
         let id = c.id.clone();
         let images = self.images.clone();
         let bundle = self.bundle_dir(&c.id);
-        let parent = self.cgroup_parent_of(&c.record().host_config);
+        // Gone already when the shim ended normally; a killed shim leaves it.
+        let cgroup = self.cgroup_of(&c.record()).ok();
         let _ = tokio::task::spawn_blocking(move || {
-            if let Ok(layout) = berth_runtime::cgroups::Layout::detect() {
-                if let Ok(cg) = berth_runtime::cgroups::Cgroup::open(&layout, &parent, &id) {
-                    let _ = cg.delete();
-                }
+            if let Some(cg) = cgroup {
+                let _ = cg.delete();
             }
             if let Err(e) = images.layers().unmount(&id) {
                 tracing::warn!(%id, error = %e, "unmounting the container's root file system");

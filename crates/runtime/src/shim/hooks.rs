@@ -8,8 +8,9 @@ use chrono::Utc;
 use oci_spec::runtime::Spec;
 
 use super::protocol::ExitRecord;
-use super::{Hooks, Seccomp, ShimConfig, EXIT_FILE};
-use crate::cgroups::{self, Cgroup, Layout, Resources};
+use super::{Hooks, ShimConfig, EXIT_FILE};
+use super::host::HostFacts;
+use crate::cgroups::{self, Cgroup, Resources};
 use crate::linux::StartError;
 use crate::logs::{LogConfig, LogWriter, Stream};
 
@@ -21,42 +22,15 @@ pub struct RuntimeHooks {
     pub seccomp: Option<seccompiler::BpfProgram>,
 }
 
-fn compile_seccomp(
-    setting: &Seccomp,
-    spec: &Spec,
-) -> Result<Option<seccompiler::BpfProgram>, StartError> {
-    let profile = match setting {
-        Seccomp::Unconfined => return Ok(None),
-        Seccomp::Default => crate::seccomp::Profile::docker_default(),
-        Seccomp::Custom(json) => crate::seccomp::Profile::from_json(json.as_bytes())
-            .map_err(|e| StartError::engine(format!("invalid seccomp profile: {e}")))?,
-    };
-    // The filter's capability-dependent rules follow the capabilities the process keeps.
-    let caps: Vec<String> = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.capabilities().as_ref())
-        .and_then(|c| c.bounding().as_ref())
-        .map(|b| b.iter().map(|c| format!("CAP_{c}")).collect())
-        .unwrap_or_default();
-    let kernel =
-        crate::seccomp::host_kernel_version().map_err(|e| StartError::engine(e.to_string()))?;
-    profile
-        .compile(&caps, kernel)
-        .map(Some)
-        .map_err(|e| StartError::engine(format!("compiling the seccomp profile: {e}")))
-}
-
 impl RuntimeHooks {
     /// Sets up everything the process needs before it is forked.
     pub fn prepare(
         bundle: &Path,
         config: &ShimConfig,
         spec: &Spec,
+        host: &HostFacts,
     ) -> Result<RuntimeHooks, StartError> {
-        let layout =
-            Layout::detect().map_err(|e| StartError::engine(format!("finding cgroups: {e}")))?;
-        let cgroup = Cgroup::create(&layout, &config.cgroup_parent, &config.id)
+        let cgroup = Cgroup::create(&host.layout, &config.cgroup_parent, &config.id)
             .map_err(|e| StartError::engine(format!("creating the cgroup: {e}")))?;
         let mut resources = spec
             .linux()
@@ -76,7 +50,7 @@ impl RuntimeHooks {
             return Err(StartError::engine(format!("applying resource limits: {e}")));
         }
         let result = (|| {
-            let seccomp = compile_seccomp(&config.seccomp, spec)?;
+            let seccomp = host.seccomp(&config.seccomp, spec)?;
             let log_config = LogConfig::parse(&config.log_driver, &config.log_opts)
                 .map_err(|e| StartError::engine(format!("logging: {e}")))?;
             let log = match LogWriter::open(&config.log_dir, &config.id, &log_config) {

@@ -9,6 +9,7 @@
 
 pub mod address;
 mod hooks;
+mod host;
 mod process;
 pub mod protocol;
 mod server;
@@ -126,6 +127,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
     // Its own session: signals to the engine's process group never reach the shim.
     let _ = rustix::process::setsid();
+    // Learnt now: for a spare, before its container exists.
+    let host = host::HostFacts::gather();
     let bundle = if arg == "--spare" {
         let mut line = String::new();
         match std::io::stdin().read_line(&mut line) {
@@ -143,7 +146,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         .with_ansi(false)
         .with_target(false)
         .init();
-    match create(&bundle) {
+    match host.and_then(|host| create(&bundle, &host)) {
         Ok((server, pid)) => {
             report(&Created::Pid(pid));
             let exit = server.run();
@@ -189,7 +192,7 @@ fn report(created: &Created) {
     }
 }
 
-fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
+fn create(bundle: &Path, host: &host::HostFacts) -> Result<(server::Server, i32), StartError> {
     let read = |name: &str| {
         std::fs::read(bundle.join(name)).map_err(|e| StartError::os(format!("reading {name}"), e))
     };
@@ -203,9 +206,8 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
         .map(|r| r.path().clone())
         .ok_or_else(|| StartError::engine("config.json has no root"))?;
 
-    let mut hooks = hooks::RuntimeHooks::prepare(bundle, &config, &spec)?;
+    let mut hooks = hooks::RuntimeHooks::prepare(bundle, &config, &spec, host)?;
     let seccomp = hooks.seccomp.take();
-    let cgroup_v1 = crate::linux::mounts::host_cgroup_v1();
     let (init_streams, child_stdio) = stdio::create_init(config.tty, config.open_stdin)?;
     let init_binary = if config.init {
         Some(crate::init::binary()?)
@@ -230,7 +232,7 @@ fn create(bundle: &Path) -> Result<(server::Server, i32), StartError> {
             sync,
             report,
             seccomp: seccomp.as_deref(),
-            cgroup_v1: &cgroup_v1,
+            cgroup_v1: &host.cgroup_v1,
             init: init_binary.as_ref(),
         })?;
     drop(entry);
