@@ -76,7 +76,7 @@ impl Engine {
                 log_driver: config.log_driver.clone(),
                 log_opts: config.log_opts.clone(),
             },
-        ));
+        )?);
         Ok(Engine {
             images,
             containers,

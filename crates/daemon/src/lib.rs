@@ -18,6 +18,7 @@ mod logging;
 pub mod server;
 pub mod system;
 mod timefmt;
+mod trash;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -132,6 +132,8 @@ pub struct ContainerService {
     /// Shims started ahead of the containers they will hold.
     shims: shims::Shims,
     layout: std::sync::OnceLock<berth_runtime::cgroups::Layout>,
+    /// Where removed containers' files go to be deleted in the background.
+    trash: Arc<crate::trash::Trash>,
 }
 
 /// What the container service takes from the engine's configuration.
@@ -148,8 +150,18 @@ pub struct Settings {
 }
 
 impl ContainerService {
-    pub fn new(images: Arc<ImageService>, events: Arc<EventBus>, settings: Settings) -> Self {
-        ContainerService {
+    pub fn new(
+        images: Arc<ImageService>,
+        events: Arc<EventBus>,
+        settings: Settings,
+    ) -> EngineResult<Self> {
+        let trash = crate::trash::Trash::open(&settings.data_root).map_err(|e| {
+            EngineError::internal(format!(
+                "opening the trash in {}: {e}",
+                settings.data_root.display()
+            ))
+        })?;
+        Ok(ContainerService {
             images,
             events,
             data_root: settings.data_root,
@@ -163,7 +175,8 @@ impl ContainerService {
             execs: exec::ExecStore::default(),
             shims: shims::Shims::default(),
             layout: std::sync::OnceLock::new(),
-        }
+            trash: Arc::new(trash),
+        })
     }
 
     /// Starts the shim the next container start will use.

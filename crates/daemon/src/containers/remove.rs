@@ -61,25 +61,23 @@ impl ContainerService {
     async fn destroy(&self, c: &Arc<Container>, rec: &ContainerRecord) -> EngineResult<()> {
         let dir = self.data_dir(&c.id);
         let images = self.images.clone();
+        let trash = self.trash.clone();
         let id = c.id.clone();
         let bundle = self.bundle_dir(&c.id);
         let data = dir.clone();
+        // Moved into the trash (instant), deleted there in the background.
         let cleaned = tokio::task::spawn_blocking(move || -> EngineResult<()> {
             let layers = images.layers();
             if layers.has_active(&id) {
-                layers.release(&id).map_err(|e| {
+                let slot = trash.slot();
+                layers.release_into(&id, &slot).map_err(|e| {
                     EngineError::internal(format!("removing the container's file system: {e}"))
                 })?;
+                trash.empty(slot);
             }
             let _ = std::fs::remove_dir_all(&bundle);
-            std::fs::remove_dir_all(&data)
-                .or_else(|e| {
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })
+            trash
+                .discard(&data)
                 .map_err(|e| EngineError::internal(format!("removing {}: {e}", data.display())))
         })
         .await

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use oci_spec::runtime::Spec;
 
+use super::host::HostFacts;
 use super::protocol::ExitRecord;
 use super::{Hooks, ShimConfig, EXIT_FILE};
-use super::host::HostFacts;
 use crate::cgroups::{self, Cgroup, Resources};
 use crate::linux::StartError;
 use crate::logs::{LogConfig, LogWriter, Stream};

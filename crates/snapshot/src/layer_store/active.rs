@@ -173,6 +173,18 @@ impl LayerStore {
         teardown(&dir)
     }
 
+    /// Unmounts the active snapshot `key` and moves its directory to `to` (on the same file
+    /// system; the caller deletes it there, at leisure): the snapshot is gone at once however
+    /// much the container changed.
+    pub fn release_into(&self, key: &str, to: &Path) -> Result<(), LayerError> {
+        let dir = self.active_dir(key)?;
+        if !dir.is_dir() {
+            return Err(LayerError::SnapshotNotFound(key.to_owned()));
+        }
+        detach(&dir)?;
+        fs::rename(&dir, to).map_err(LayerError::io("moving", &dir))
+    }
+
     /// The upper (changes) directory of the active snapshot `key`.
     pub fn upper(&self, key: &str) -> Result<PathBuf, LayerError> {
         Ok(self.active_dir(key)?.join("upper"))
@@ -238,16 +250,23 @@ fn is_mount_point(path: &Path) -> Result<bool, LayerError> {
     Ok(meta.dev() != pmeta.dev())
 }
 
-/// Unmounts the snapshot in `dir` if mounted, then deletes it.
-fn teardown(dir: &Path) -> Result<(), LayerError> {
-    let merged = dir.join("merged");
-    match overlay::unmount(&merged) {
-        Ok(()) => {}
+/// Unmounts the snapshot in `dir` if it is mounted.
+fn detach(dir: &Path) -> Result<(), LayerError> {
+    match overlay::unmount(&dir.join("merged")) {
+        Ok(()) => Ok(()),
         // Not mounted (EINVAL) or never created (ENOENT): a crash before or after mounting.
         Err(OverlayError::Unmount { source, .. })
-            if matches!(source.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => {}
-        Err(e) => return Err(e.into()),
+            if matches!(source.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Unmounts the snapshot in `dir` if mounted, then deletes it.
+fn teardown(dir: &Path) -> Result<(), LayerError> {
+    detach(dir)?;
     match fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
