@@ -168,28 +168,25 @@ pub async fn run(client: Client, args: RunArgs) -> CliResult {
         return super::super::print(&format!("{id}\n"));
     }
 
-    let attached = if attach_stdin || attach_stdout || attach_stderr {
-        let params = AttachParams {
-            stdin: attach_stdin,
-            stdout: attach_stdout,
-            stderr: attach_stderr,
-            logs: false,
-            detach_keys: args.detach_keys.clone().unwrap_or_default(),
-        };
-        Some(
-            client
-                .container_attach(&id, &params)
-                .await
-                .map_err(run_error)?,
-        )
-    } else {
-        None
+    // Attach and wait are set up together (neither needs the other), both before the start.
+    let params = AttachParams {
+        stdin: attach_stdin,
+        stdout: attach_stdout,
+        stderr: attach_stderr,
+        logs: false,
+        detach_keys: args.detach_keys.clone().unwrap_or_default(),
+    };
+    let attach = async {
+        if attach_stdin || attach_stdout || attach_stderr {
+            client.container_attach(&id, &params).await.map(Some)
+        } else {
+            Ok(None)
+        }
     };
     let condition = if args.rm { "removed" } else { "next-exit" };
-    let waiting = client
-        .container_wait_begin(&id, condition)
-        .await
-        .map_err(run_error)?;
+    let (attached, waiting) = tokio::join!(attach, client.container_wait_begin(&id, condition));
+    let attached = attached.map_err(run_error)?;
+    let waiting = waiting.map_err(run_error)?;
     let raw = (f.tty && attach_stdin).then(streams::RawTerminal::enter);
     if let Err(e) = client.container_start(&id).await {
         drop(raw);
