@@ -5,31 +5,14 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::images::{docker_archive, Image};
 use common::pty::Terminal;
-use common::{assert_contains, Daemon};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon};
 
 #[test]
 fn logs_since_until_and_details() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&[
         "run",
         "--name",
@@ -70,7 +53,7 @@ fn logs_since_until_and_details() {
 
 #[test]
 fn ps_last_and_untruncated() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     for name in ["first", "second", "third"] {
         d.ok(&[
             "create",
@@ -101,7 +84,7 @@ fn ps_last_and_untruncated() {
 
 #[test]
 fn signals_reach_the_container_only_with_sig_proxy() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let trap = "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done";
     for (proxy, expect) in [("true", Some(7)), ("false", None)] {
         let flag = format!("--sig-proxy={proxy}");
@@ -145,7 +128,7 @@ fn signals_reach_the_container_only_with_sig_proxy() {
 
 #[test]
 fn stats_redraws_on_a_terminal() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["run", "-d", "--name", "busy", "busybox", "sleep", "300"]);
     let mut cmd = d.cli();
     cmd.args(["stats", "busy"]);

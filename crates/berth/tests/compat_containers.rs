@@ -4,62 +4,19 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::images::{docker_archive, Image};
 use common::pty::Terminal;
-use common::{assert_contains, Daemon};
+use common::{assert_contains, eventually, Daemon};
 
-const DOCKER: &str = "/usr/bin/docker";
-
-fn docker_command(d: &Daemon) -> Command {
-    let mut cmd = Command::new(DOCKER);
-    cmd.env_remove("DOCKER_HOST")
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .arg("-H")
-        .arg(d.host());
-    cmd
-}
-
-fn docker_run(d: &Daemon, args: &[&str]) -> Output {
-    docker_command(d)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{DOCKER}: {e} (install docker.io: scripts/install-deps)"))
-}
-
-fn docker(d: &Daemon, args: &[&str]) -> String {
-    let out = docker_run(d, args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::docker;
 
 #[test]
 fn docker_cli_runs_the_lifecycle() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // Foreground: output, stderr and the exit code come through.
-    let out = docker_run(
+    let out = docker::output(
         &d,
         &[
             "run",
@@ -73,10 +30,10 @@ fn docker_cli_runs_the_lifecycle() {
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
-    let out = docker_run(&d, &["run", "--rm", "busybox", "no-such-command"]);
+    let out = docker::output(&d, &["run", "--rm", "busybox", "no-such-command"]);
     assert_eq!(out.status.code(), Some(127));
 
-    let id = docker(
+    let id = docker::ok(
         &d,
         &[
             "run",
@@ -92,15 +49,15 @@ fn docker_cli_runs_the_lifecycle() {
     .trim()
     .to_string();
     assert_eq!(id.len(), 64);
-    let ps = docker(&d, &["ps"]);
+    let ps = docker::ok(&d, &["ps"]);
     assert_contains(&ps, &id[..12]);
     assert_contains(&ps, "svc");
     assert_eq!(
-        docker(&d, &["ps", "--format", "{{.Names}} {{.Image}}"]).trim(),
+        docker::ok(&d, &["ps", "--format", "{{.Names}} {{.Image}}"]).trim(),
         "svc busybox"
     );
     assert_eq!(
-        docker(
+        docker::ok(
             &d,
             &[
                 "inspect",
@@ -113,22 +70,22 @@ fn docker_cli_runs_the_lifecycle() {
         "true /svc busybox"
     );
     eventually("the first log line", || {
-        docker(&d, &["logs", "svc"]).contains("up")
+        docker::ok(&d, &["logs", "svc"]).contains("up")
     });
 
     // logs -f follows until the container stops.
-    let follower = docker_command(&d)
+    let follower = docker::command(&d)
         .args(["logs", "-f", "svc"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(docker(&d, &["stop", "svc"]).trim(), "svc");
+    assert_eq!(docker::ok(&d, &["stop", "svc"]).trim(), "svc");
     let followed = follower.wait_with_output().unwrap();
     assert!(followed.status.success());
     assert_eq!(String::from_utf8_lossy(&followed.stdout), "up\ndown\n");
     assert_eq!(
-        docker(
+        docker::ok(
             &d,
             &[
                 "inspect",
@@ -140,31 +97,31 @@ fn docker_cli_runs_the_lifecycle() {
         .trim(),
         "exited 0"
     );
-    assert_contains(&docker(&d, &["logs", "svc"]), "down");
-    assert_contains(&docker(&d, &["ps", "-a"]), "Exited (0)");
+    assert_contains(&docker::ok(&d, &["logs", "svc"]), "down");
+    assert_contains(&docker::ok(&d, &["ps", "-a"]), "Exited (0)");
 
-    docker(&d, &["start", "svc"]);
+    docker::ok(&d, &["start", "svc"]);
     assert_eq!(
-        docker(&d, &["inspect", "-f", "{{.State.Running}}", "svc"]).trim(),
+        docker::ok(&d, &["inspect", "-f", "{{.State.Running}}", "svc"]).trim(),
         "true"
     );
-    assert_eq!(docker(&d, &["restart", "-t", "1", "svc"]).trim(), "svc");
-    docker(&d, &["kill", "svc"]);
-    assert_eq!(docker(&d, &["wait", "svc"]).trim(), "137");
-    let out = docker_run(&d, &["rm", "nope"]);
+    assert_eq!(docker::ok(&d, &["restart", "-t", "1", "svc"]).trim(), "svc");
+    docker::ok(&d, &["kill", "svc"]);
+    assert_eq!(docker::ok(&d, &["wait", "svc"]).trim(), "137");
+    let out = docker::output(&d, &["rm", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert_contains(
         &String::from_utf8_lossy(&out.stderr),
         "No such container: nope",
     );
-    docker(&d, &["rm", "svc"]);
-    assert!(docker(&d, &["ps", "-aq"]).trim().is_empty());
+    docker::ok(&d, &["rm", "svc"]);
+    assert!(docker::ok(&d, &["ps", "-aq"]).trim().is_empty());
 }
 
 #[test]
 fn docker_cli_terminal_attach_and_detach() {
-    let d = with_busybox();
-    let mut cmd = docker_command(&d);
+    let d = Daemon::with_busybox();
+    let mut cmd = docker::command(&d);
     cmd.args(["run", "-it", "--name", "shell", "busybox", "sh"]);
     let mut t = Terminal::spawn(cmd, 24, 80);
     t.type_in(b"echo in-$((6*7))\r");
@@ -176,7 +133,7 @@ fn docker_cli_terminal_attach_and_detach() {
             .trim(),
         "true"
     );
-    let mut cmd = docker_command(&d);
+    let mut cmd = docker::command(&d);
     cmd.args(["attach", "shell"]);
     let mut t = Terminal::spawn(cmd, 24, 80);
     t.type_in(b"echo again\r");
@@ -188,7 +145,7 @@ fn docker_cli_terminal_attach_and_detach() {
 /// docker-py (Debian's python3-docker) drives containers through Berth.
 #[test]
 fn docker_py_runs_containers() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let script = r#"
 import sys, docker
 c = docker.DockerClient(base_url=sys.argv[1], version="auto")

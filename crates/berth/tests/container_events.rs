@@ -7,26 +7,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::images::{docker_archive, Image};
-use common::{assert_contains, Daemon};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon};
 
 fn inspect(d: &Daemon, format: &str, name: &str) -> String {
     d.ok(&["inspect", "-f", format, name]).trim().to_string()
@@ -49,7 +32,7 @@ fn actions_of<'a>(lines: &'a str, name: &str) -> Vec<&'a str> {
 
 #[test]
 fn events_in_order_with_filters_and_formats() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let since = unix_time(Duration::ZERO);
     // A collector running meanwhile, that ends by itself at `until`.
     let until = unix_time(Duration::from_secs(8));
@@ -165,7 +148,7 @@ fn events_in_order_with_filters_and_formats() {
 /// signal is set) ends the container for good; another signal leaves `always` in force.
 #[test]
 fn kill_and_restart_policies() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&[
         "run",
         "-d",
@@ -224,7 +207,7 @@ fn kill_and_restart_policies() {
 
 #[test]
 fn file_operations_are_events_too() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let since = unix_time(Duration::ZERO);
     d.ok(&[
         "run",

@@ -14,26 +14,10 @@ mod cp;
 mod image_ops;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use common::images::{docker_archive, Image};
 use common::Daemon;
 
-pub fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use common::eventually;
 
 /// A container that has run `script` and exited.
 pub fn ran(d: &Daemon, name: &str, script: &str) {

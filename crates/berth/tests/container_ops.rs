@@ -10,24 +10,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::images::{docker_archive, Image};
-use common::{assert_contains, Daemon};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon};
 
 fn inspect(d: &Daemon, format: &str, name: &str) -> String {
     d.ok(&["inspect", "-f", format, name]).trim().to_string()
@@ -53,7 +36,7 @@ const COUNTER: &str = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done
 
 #[test]
 fn pause_freezes_and_unpause_resumes() {
-    let mut d = with_busybox();
+    let mut d = Daemon::with_busybox();
     let id = d.ok(&[
         "run", "-d", "--name", "counter", "busybox", "sh", "-c", COUNTER,
     ]);
@@ -118,7 +101,7 @@ fn pause_freezes_and_unpause_resumes() {
 
 #[test]
 fn rename_moves_the_name() {
-    let mut d = with_busybox();
+    let mut d = Daemon::with_busybox();
     let id = d.ok(&["create", "--name", "old", "busybox", "true"]);
     d.ok(&["create", "--name", "taken", "busybox", "true"]);
     assert_eq!(d.ok(&["rename", "old", "new"]), "");
@@ -173,7 +156,7 @@ fn rename_moves_the_name() {
 
 #[test]
 fn update_changes_the_live_cgroup_and_the_config() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let id = d.ok(&["run", "-d", "--name", "up", "busybox", "sleep", "1000"]);
     let id = id.trim();
     assert_eq!(
@@ -243,7 +226,7 @@ fn update_changes_the_live_cgroup_and_the_config() {
 
 #[test]
 fn top_lists_the_containers_processes_with_host_pids() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["run", "-d", "--name", "tp", "busybox", "sleep", "1000"]);
     let pid = inspect(&d, "{{.State.Pid}}", "tp");
     let out = d.ok(&["top", "tp"]);
@@ -273,7 +256,7 @@ fn top_lists_the_containers_processes_with_host_pids() {
 
 #[test]
 fn stats_sample_the_cgroup() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&[
         "run", "-d", "--name", "st", "-m", "64m", "busybox", "sleep", "1000",
     ]);
@@ -397,7 +380,7 @@ fn stats_sample_the_cgroup() {
 
 #[test]
 fn port_without_published_ports() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["run", "-d", "--name", "pt", "busybox", "sleep", "1000"]);
     assert_eq!(d.ok(&["port", "pt"]), "");
     let r = d.run(&["container", "port", "pt", "80"]);

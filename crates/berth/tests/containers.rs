@@ -8,23 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::images::{docker_archive, Image};
-use common::{assert_contains, Daemon};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon};
 
 #[test]
 fn run_hello_world_and_exit_codes() {
@@ -71,7 +55,7 @@ fn run_hello_world_and_exit_codes() {
 /// Docker's defaults, read from inside the container.
 #[test]
 fn isolation_matches_dockers_defaults() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let status = d.ok(&["run", "--rm", "busybox", "cat", "/proc/self/status"]);
     let field = |name: &str| {
         status
@@ -198,7 +182,7 @@ fn isolation_matches_dockers_defaults() {
 
 #[test]
 fn env_workdir_user_entrypoint_hostname() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let out = d.ok(&[
         "run",
         "--rm",
@@ -278,7 +262,7 @@ fn env_workdir_user_entrypoint_hostname() {
 
 #[test]
 fn detached_lifecycle_ps_logs_stop_start_rm() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let id = d
         .ok(&[
             "run",
@@ -365,7 +349,7 @@ fn detached_lifecycle_ps_logs_stop_start_rm() {
 
 #[test]
 fn stop_kills_after_the_timeout() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // sh as pid 1 ignores SIGTERM (no handler): stop must SIGKILL after the timeout.
     d.ok(&["run", "-d", "--name", "stubborn", "busybox", "sleep", "100"]);
     let started = Instant::now();
@@ -380,7 +364,7 @@ fn stop_kills_after_the_timeout() {
 
 #[test]
 fn logs_options() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&[
         "run",
         "--name",
@@ -433,7 +417,7 @@ fn logs_options() {
 
 #[test]
 fn stdin_wait_and_exit_status() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let r = d.run_stdin(
         &["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"],
         b"hello from stdin\n",
@@ -485,7 +469,7 @@ fn stdin_wait_and_exit_status() {
 
 #[test]
 fn restart_policies() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&[
         "run",
         "-d",
@@ -546,7 +530,7 @@ fn restart_policies() {
 
 #[test]
 fn resource_limits() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // A fork loop stops at --pids-limit.
     let r = d.run(&[
         "run",
@@ -591,7 +575,7 @@ fn resource_limits() {
 /// is found again, its logs complete; one that ended meanwhile has its real exit status.
 #[test]
 fn engine_sigkill_with_running_containers() {
-    let mut d = with_busybox();
+    let mut d = Daemon::with_busybox();
     d.ok(&[
         "run",
         "-d",

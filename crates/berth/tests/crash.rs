@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::images::{docker_archive, Image};
-use common::Daemon;
+use common::{eventually, Daemon};
 
 fn mounts_under(dir: &std::path::Path) -> Vec<String> {
     let prefix = dir.to_string_lossy().to_string();
@@ -51,17 +51,6 @@ fn processes_mentioning(dir: &std::path::Path) -> Vec<String> {
         })
         .filter(|cmd| cmd.contains(&needle) && !cmd.contains(" daemon "))
         .collect()
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -7,27 +7,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use common::docker::{self, DOCKER};
 use common::images::{docker_archive, Image};
 use common::{assert_contains, Daemon};
-
-const DOCKER: &str = "/usr/bin/docker";
-
-fn docker(d: &Daemon, args: &[&str]) -> String {
-    let out = Command::new(DOCKER)
-        .env_remove("DOCKER_HOST")
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .arg("-H")
-        .arg(d.host())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{DOCKER}: {e} (install docker.io: scripts/install-deps)"));
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn docker_cli_lists_tags_inspects_saves_loads_and_removes() {
@@ -39,39 +21,42 @@ fn docker_cli_lists_tags_inspects_saves_loads_and_removes() {
     std::fs::write(&path, &archive).unwrap();
 
     assert_contains(
-        &docker(&d, &["load", "-i", path.to_str().unwrap()]),
+        &docker::ok(&d, &["load", "-i", path.to_str().unwrap()]),
         "Loaded image: busybox:latest",
     );
     assert_eq!(
-        docker(&d, &["images", "--format", "{{.ID}}"]),
+        docker::ok(&d, &["images", "--format", "{{.ID}}"]),
         d.ok(&["images", "--format", "{{.ID}}"])
     );
     assert_eq!(
-        docker(&d, &["images"]).lines().next(),
+        docker::ok(&d, &["images"]).lines().next(),
         d.ok(&["images"]).lines().next()
     );
-    docker(&d, &["tag", "busybox", "me/copy:2"]);
+    docker::ok(&d, &["tag", "busybox", "me/copy:2"]);
     assert_eq!(d.image_id("me/copy:2"), img.id());
     assert_eq!(
-        docker(&d, &["image", "inspect", "-f", "{{.Id}}", "me/copy:2"]).trim(),
+        docker::ok(&d, &["image", "inspect", "-f", "{{.Id}}", "me/copy:2"]).trim(),
         img.id()
     );
     let inspect: serde_json::Value =
-        serde_json::from_str(&docker(&d, &["image", "inspect", "busybox"])).unwrap();
+        serde_json::from_str(&docker::ok(&d, &["image", "inspect", "busybox"])).unwrap();
     assert_eq!(inspect[0]["Config"]["Cmd"][0], "sh");
-    assert_contains(&docker(&d, &["history", "busybox"]), "ADD layer0");
+    assert_contains(&docker::ok(&d, &["history", "busybox"]), "ADD layer0");
 
     let saved = dir.path().join("saved.tar");
-    docker(&d, &["save", "-o", saved.to_str().unwrap(), "me/copy:2"]);
-    assert_contains(&docker(&d, &["rmi", "me/copy:2"]), "Untagged: me/copy:2");
+    docker::ok(&d, &["save", "-o", saved.to_str().unwrap(), "me/copy:2"]);
     assert_contains(
-        &docker(&d, &["load", "-i", saved.to_str().unwrap()]),
+        &docker::ok(&d, &["rmi", "me/copy:2"]),
+        "Untagged: me/copy:2",
+    );
+    assert_contains(
+        &docker::ok(&d, &["load", "-i", saved.to_str().unwrap()]),
         "Loaded image: me/copy:2",
     );
     assert_eq!(d.image_id("me/copy:2"), img.id());
-    let removed = docker(&d, &["rmi", "-f", &img.id()]);
+    let removed = docker::ok(&d, &["rmi", "-f", &img.id()]);
     assert_contains(&removed, &format!("Deleted: {}", img.id()));
-    assert!(docker(&d, &["images", "-q"]).trim().is_empty());
+    assert!(docker::ok(&d, &["images", "-q"]).trim().is_empty());
 
     // Errors come back the way the docker CLI expects them.
     let out = Command::new(DOCKER)
@@ -82,13 +67,13 @@ fn docker_cli_lists_tags_inspects_saves_loads_and_removes() {
         .unwrap();
     assert!(!out.status.success());
     assert_contains(&String::from_utf8_lossy(&out.stderr), "No such image: nope");
-    let info = docker(&d, &["info", "--format", "{{.Driver}} {{.Images}}"]);
+    let info = docker::ok(&d, &["info", "--format", "{{.Driver}} {{.Images}}"]);
     assert_eq!(info.trim(), "overlayfs 0");
     assert_contains(
-        &docker(&d, &["version", "--format", "{{.Server.APIVersion}}"]),
+        &docker::ok(&d, &["version", "--format", "{{.Server.APIVersion}}"]),
         "1.41",
     );
-    assert_contains(&docker(&d, &["system", "df"]), "Images");
+    assert_contains(&docker::ok(&d, &["system", "df"]), "Images");
 }
 
 /// A dockerd on private paths, stopped and removed on drop.

@@ -14,24 +14,7 @@ mod init;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::images::{docker_archive, Image};
-use common::{assert_contains, Daemon, BERTH};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon, BERTH};
 
 /// Starts `busybox sleep 1000` in the background with `flags`; its ID.
 fn sleeper(d: &Daemon, flags: &[&str]) -> String {
@@ -47,7 +30,7 @@ fn inspect(d: &Daemon, c: &str, format: &str) -> String {
 
 #[test]
 fn exec_runs_commands_with_their_options_and_exit_codes() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &["-e", "FROM_RUN=1", "-w", "/etc"]);
     assert_eq!(d.ok(&["exec", &c, "echo", "hi"]), "hi\n");
     assert_eq!(d.run(&["exec", &c, "sh", "-c", "exit 7"]).status, 7);
@@ -98,7 +81,7 @@ fn exec_runs_commands_with_their_options_and_exit_codes() {
 
 #[test]
 fn exec_stdin_and_detached() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &[]);
     let r = d.run_stdin(&["exec", "-i", &c, "cat"], b"hello\nworld\n");
     assert_eq!((r.status, r.stdout.as_str()), (0, "hello\nworld\n"));
@@ -132,7 +115,7 @@ fn exec_stdin_and_detached() {
 
 #[test]
 fn exec_refusals_are_dockers() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["run", "--name", "done", "busybox", "true"]);
     let id = inspect(&d, "done", "{{.Id}}");
     let r = d.run(&["exec", "done", "true"]);
@@ -182,7 +165,7 @@ fn exec_refusals_are_dockers() {
 
 #[test]
 fn exec_output_stays_out_of_the_log_and_failures_exit_126() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = d
         .ok(&[
             "run",
@@ -221,7 +204,7 @@ fn exec_output_stays_out_of_the_log_and_failures_exit_126() {
 
 #[test]
 fn exec_joins_the_containers_namespaces_cgroup_and_security() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &["--hostname", "box"]);
     assert_eq!(d.ok(&["exec", &c, "hostname"]), "box\n");
     let ps = d.ok(&["exec", &c, "ps", "-o", "pid,args"]);
@@ -259,7 +242,7 @@ fn exec_joins_the_containers_namespaces_cgroup_and_security() {
 
 #[test]
 fn exec_with_a_terminal() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &[]);
     // A terminal of a known size around the CLI; the exec's follows it.
     let line = format!(

@@ -4,27 +4,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::images::{docker_archive, Image};
 use common::pty::Terminal;
-use common::{assert_contains, Daemon};
-
-fn with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.load(&docker_archive(
-        &[Image::busybox().tagged("busybox:latest")],
-    ));
-    d
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{assert_contains, eventually, Daemon};
 
 fn status(d: &Daemon, name: &str) -> String {
     d.ok(&["inspect", "-f", "{{.State.Status}}", name])
@@ -34,7 +18,7 @@ fn status(d: &Daemon, name: &str) -> String {
 
 #[test]
 fn a_terminal_detach_keys_and_attach_again() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let mut cmd = d.cli();
     cmd.args(["run", "-it", "--name", "term", "busybox", "sh"]);
     let mut t = Terminal::spawn(cmd, 30, 100);
@@ -77,7 +61,7 @@ fn a_terminal_detach_keys_and_attach_again() {
 
 #[test]
 fn restart_policies_when_the_engine_starts_again() {
-    let mut d = with_busybox();
+    let mut d = Daemon::with_busybox();
     let forever = [
         "sh",
         "-c",
@@ -130,7 +114,7 @@ fn restart_policies_when_the_engine_starts_again() {
 
 #[test]
 fn create_refuses_bad_options_before_anything_exists() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let refused = [
         (
             vec!["--security-opt", "bogus=1"],
@@ -193,7 +177,7 @@ fn create_refuses_bad_options_before_anything_exists() {
 
 #[test]
 fn create_rm_no_new_privileges_and_explicit_groups() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let id = d
         .ok(&["create", "--rm", "busybox", "true"])
         .trim()
@@ -238,7 +222,7 @@ fn create_rm_no_new_privileges_and_explicit_groups() {
 
 #[test]
 fn the_loopback_interface_is_up() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // IFF_UP | IFF_LOOPBACK, read through the container's own /sys.
     for network in ["none", "default"] {
         assert_eq!(
@@ -260,7 +244,7 @@ fn the_loopback_interface_is_up() {
 
 #[test]
 fn privileged_containers_get_the_hosts_devices() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // Any block device of the host and one in a subdirectory, if the host has them.
     let wanted: Vec<String> = ["/dev/loop0", "/dev/net/tun", "/dev/kmsg"]
         .iter()
@@ -288,7 +272,7 @@ fn privileged_containers_get_the_hosts_devices() {
 
 #[test]
 fn rmi_of_a_name_the_image_does_not_need_is_not_held_up_by_containers() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["tag", "busybox", "other:1"]);
     d.ok(&["create", "--name", "user", "busybox", "true"]);
     assert_contains(&d.ok(&["rmi", "other:1"]), "Untagged: other:1");
@@ -300,7 +284,7 @@ fn rmi_of_a_name_the_image_does_not_need_is_not_held_up_by_containers() {
 
 #[test]
 fn ps_ancestor_matches_images_built_on_the_one_named() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     d.ok(&["run", "--name", "base", "busybox", "touch", "/x"]);
     d.ok(&["commit", "base", "child:1"]);
     d.ok(&["create", "--name", "derived", "child:1", "true"]);
@@ -321,7 +305,7 @@ fn ps_ancestor_matches_images_built_on_the_one_named() {
 /// cgroup in every hierarchy Berth manages (v1 controllers and the v2 mount).
 #[test]
 fn container_and_exec_processes_are_in_the_containers_cgroups() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let id = d
         .ok(&["run", "-d", "--name", "cg", "busybox", "sleep", "300"])
         .trim()
@@ -435,7 +419,7 @@ fn the_engines_default_log_options_rotate_logs() {
 
 #[test]
 fn etc_hosts_hostname_and_resolv_conf_of_its_own() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let out = d.ok(&[
         "run",
         "--rm",

@@ -35,41 +35,7 @@ pub fn parse_time_filter(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc
 
 /// Go's `time.ParseDuration` for the units docker users type: h, m, s, ms, us, ns.
 pub fn parse_go_duration(s: &str) -> Option<chrono::Duration> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest.is_empty() {
-        return None;
-    }
-    if rest == "0" {
-        return Some(chrono::Duration::zero());
-    }
-    let mut total_ns: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_end);
-        let value: f64 = num.parse().ok()?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let scale = match unit {
-            "h" => 3.6e12,
-            "m" => 6e10,
-            "s" => 1e9,
-            "ms" => 1e6,
-            "us" | "µs" => 1e3,
-            "ns" => 1.0,
-            _ => return None,
-        };
-        total_ns += value * scale;
-        rest = tail;
-    }
-    let d = chrono::Duration::nanoseconds(total_ns as i64);
-    Some(if neg { -d } else { d })
+    berth_api::units::parse_go_duration(s).map(chrono::Duration::nanoseconds)
 }
 
 #[cfg(test)]

@@ -21,22 +21,7 @@ const CHILD: &str = "BERTH_SECCOMP_TEST_CHILD";
 const CHILD_OK: i32 = 99;
 
 /// Docker's default capability set.
-const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+const DOCKER_CAPS: &[&str] = &berth_runtime::linux::caps::DOCKER_DEFAULT;
 
 fn in_child(test: &str) -> bool {
     std::env::var(CHILD).is_ok_and(|v| v == test)

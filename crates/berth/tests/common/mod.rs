@@ -4,6 +4,7 @@
 //! removed (daemon stopped, mounts detached) when the harness drops.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod docker;
 pub mod http;
 pub mod images;
 pub mod pty;
@@ -43,6 +44,15 @@ impl Run {
 impl Daemon {
     pub fn start() -> Daemon {
         Daemon::start_with(&[])
+    }
+
+    /// A daemon with the busybox test image loaded as `busybox:latest`.
+    pub fn with_busybox() -> Daemon {
+        let d = Daemon::start();
+        d.load(&images::docker_archive(&[
+            images::Image::busybox().tagged("busybox:latest")
+        ]));
+        d
     }
 
     /// Starts a daemon with extra flags, waiting until its socket answers.
@@ -275,6 +285,15 @@ impl Daemon {
 
     pub fn layers(&self) -> Vec<String> {
         list_dir(&self.data_root().join("layers/layers"))
+    }
+}
+
+/// Waits until `f` holds, for up to 20 seconds; panics naming `what` if it never does.
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

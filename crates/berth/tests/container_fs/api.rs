@@ -5,11 +5,12 @@ use std::path::Path;
 
 use super::common::assert_contains;
 use super::common::images::{archive_entry, raw_entry, raw_tar};
-use super::{decode_stat, names, running, tar_of, with_busybox};
+use super::{decode_stat, names, running, tar_of};
+use crate::common::Daemon;
 
 #[test]
 fn archive_api_status_codes_and_hostile_archives() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     running(&d, "api");
     let host = tempfile::tempdir().unwrap();
     let r = d.api(

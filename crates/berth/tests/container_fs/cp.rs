@@ -6,11 +6,12 @@ use std::path::Path;
 
 use super::common::assert_contains;
 use super::common::images::archive_entry;
-use super::{decode_stat, eventually, mounted, names, ran, read, running, tar_of, with_busybox};
+use super::{decode_stat, eventually, mounted, names, ran, read, running, tar_of};
+use crate::common::Daemon;
 
 #[test]
 fn cp_files_and_directories_both_ways() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let local = tempfile::tempdir().unwrap();
     let l = local.path();
     std::fs::write(l.join("f.txt"), "hello\n").unwrap();
@@ -66,7 +67,7 @@ fn cp_files_and_directories_both_ways() {
 
 #[test]
 fn cp_works_on_stopped_containers_and_leaves_nothing_mounted() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let local = tempfile::tempdir().unwrap();
     std::fs::write(local.path().join("in.txt"), "into a created container\n").unwrap();
     let file = local.path().join("in.txt").display().to_string();
@@ -103,7 +104,7 @@ fn cp_works_on_stopped_containers_and_leaves_nothing_mounted() {
 
 #[test]
 fn cp_streams_tar_archives_with_a_dash() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     running(&d, "streamer");
     let r = d
         .cli()
@@ -147,7 +148,7 @@ fn cp_streams_tar_archives_with_a_dash() {
 
 #[test]
 fn cp_archive_mode_keeps_owners() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let local = tempfile::tempdir().unwrap();
     let f = local.path().join("owned");
     std::fs::write(&f, "mine").unwrap();
@@ -176,7 +177,7 @@ fn cp_archive_mode_keeps_owners() {
 
 #[test]
 fn symlinks_in_the_container_never_lead_to_the_host() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let host = tempfile::tempdir().unwrap();
     let host_dir = host.path().display().to_string();
     let marker = format!("berth-cp-escape-{}", std::process::id());

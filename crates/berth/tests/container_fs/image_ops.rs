@@ -2,11 +2,12 @@
 
 use super::common::images::archive_entry;
 use super::common::{self, assert_contains};
-use super::{eventually, names, ran, running, with_busybox};
+use super::{eventually, names, ran, running};
+use crate::common::Daemon;
 
 #[test]
 fn diff_lists_changes_as_docker_does() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     // Mount points Berth provides are not the container's changes.
     running(&d, "idle");
     assert_eq!(d.ok(&["diff", "idle"]), "");
@@ -41,7 +42,7 @@ fn diff_lists_changes_as_docker_does() {
 
 #[test]
 fn commit_makes_an_image_that_runs_with_the_changes() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let busybox = d.image_id("busybox");
     ran(&d, "cm", "echo committed > /hello; rm /etc/group");
     let id = d.ok(&[
@@ -139,7 +140,7 @@ fn commit_makes_an_image_that_runs_with_the_changes() {
 
 #[test]
 fn export_holds_the_whole_file_system() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     ran(&d, "ex", "echo exported > /root-file; rm /etc/group");
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("fs.tar");
@@ -180,7 +181,7 @@ fn export_holds_the_whole_file_system() {
 
 #[test]
 fn ps_and_inspect_report_sizes() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let image_size: i64 = d
         .ok(&["image", "inspect", "-f", "{{.Size}}", "busybox"])
         .trim()

@@ -1,33 +1,16 @@
 //! Clients nobody here wrote against Berth: the docker CLI (client only) and docker-py,
 //! running execs with their streams and exit codes, and `--init`.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-use super::common::{assert_contains, Daemon};
-use super::{sleeper, with_busybox};
-
-fn docker(d: &Daemon, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new("/usr/bin/docker")
-        .env_remove("DOCKER_HOST")
-        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
-        .arg("-H")
-        .arg(d.host())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
+use super::common::{assert_contains, docker, Daemon};
+use super::sleeper;
 
 #[test]
 fn docker_cli_exec_and_init() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &[]);
-    let out = docker(
+    let out = docker::run(
         &d,
         &["exec", &c, "sh", "-c", "echo out; echo err >&2; exit 4"],
         b"",
@@ -35,7 +18,7 @@ fn docker_cli_exec_and_init() {
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(out.stdout, b"out\n");
     assert_eq!(out.stderr, b"err\n");
-    let out = docker(
+    let out = docker::run(
         &d,
         &["exec", "-i", "-e", "X=y", &c, "sh", "-c", "cat; echo $X"],
         b"in\n",
@@ -44,15 +27,15 @@ fn docker_cli_exec_and_init() {
         (out.status.code(), out.stdout.as_slice()),
         (Some(0), &b"in\ny\n"[..])
     );
-    let out = docker(&d, &["exec", &c, "no-such-command"], b"");
+    let out = docker::run(&d, &["exec", &c, "no-such-command"], b"");
     assert_eq!(out.status.code(), Some(126));
     assert_contains(
         &String::from_utf8_lossy(&out.stdout),
         "executable file not found in $PATH",
     );
-    let out = docker(&d, &["exec", "-d", &c, "touch", "/tmp/x"], b"");
+    let out = docker::run(&d, &["exec", "-d", &c, "touch", "/tmp/x"], b"");
     assert_eq!(out.status.code(), Some(0));
-    let out = docker(
+    let out = docker::run(
         &d,
         &["run", "--rm", "--init", "busybox", "cat", "/proc/1/cmdline"],
         b"",
@@ -73,7 +56,7 @@ print(r.exit_code, r.output)
 
 #[test]
 fn docker_py_exec_run() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let c = sleeper(&d, &["--hostname", "pybox"]);
     let out = Command::new("python3")
         .args(["-c", DOCKER_PY, &d.host(), &c])

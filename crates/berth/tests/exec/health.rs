@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::common::images::{docker_archive, Image};
 use super::common::{assert_contains, Daemon};
-use super::{eventually, inspect, sleeper, with_busybox};
+use super::{eventually, inspect, sleeper};
 
 fn health(d: &Daemon, c: &str) -> serde_json::Value {
     serde_json::from_str(&inspect(d, c, "{{json .State.Health}}")).unwrap()
@@ -39,7 +39,7 @@ fn ps_health(d: &Daemon, state: &str) -> Vec<String> {
 
 #[test]
 fn health_checks_from_flags() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let plain = sleeper(&d, &[]);
     let good = sleeper(&d, &["--health-cmd", "true", "--health-interval", "200ms"]);
     let waiting = sleeper(&d, &["--health-cmd", "true"]);
@@ -104,7 +104,7 @@ fn health_checks_from_flags() {
 
 #[test]
 fn health_checks_from_the_image_and_disabled() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let mut image = Image::busybox().tagged("checked:latest");
     image.config["config"]["Healthcheck"] = serde_json::json!({
         "Test": ["CMD-SHELL", "test -e /tmp/ready"],

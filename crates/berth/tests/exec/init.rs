@@ -4,11 +4,12 @@
 use std::time::{Duration, Instant};
 
 use super::common::assert_contains;
-use super::{eventually, inspect, sleeper, with_busybox};
+use super::{eventually, inspect, sleeper};
+use crate::common::Daemon;
 
 #[test]
 fn init_is_pid_1_forwards_signals_and_reaps() {
-    let d = with_busybox();
+    let d = Daemon::with_busybox();
     let cmdline = d.ok(&["run", "--rm", "--init", "busybox", "cat", "/proc/1/cmdline"]);
     assert_eq!(cmdline, "/dev/init\0--\0cat\0/proc/1/cmdline\0");
     assert_eq!(

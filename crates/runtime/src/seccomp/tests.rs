@@ -13,25 +13,10 @@ const X32: u32 = 0x4000_0000;
 
 /// Docker's default capability set.
 pub(super) fn docker_caps() -> Vec<String> {
-    [
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ]
-    .iter()
-    .map(|c| (*c).to_owned())
-    .collect()
+    crate::linux::caps::DOCKER_DEFAULT
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect()
 }
 
 fn with(extra: &[&str]) -> Vec<String> {

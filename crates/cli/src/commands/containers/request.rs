@@ -45,36 +45,10 @@ pub fn ram_in_bytes(s: &str) -> CliResult<i64> {
 
 /// Go durations as the health flags take them (`30s`, `1m30s`, `500ms`), in nanoseconds.
 pub fn duration_ns(s: &str) -> CliResult<i64> {
-    let mut total = 0f64;
-    let mut rest = s.trim();
-    if rest.is_empty() || rest == "0" {
-        return Ok(0);
-    }
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| bad(format!("invalid duration {s:?}")))?;
-        let (num, tail) = rest.split_at(end);
-        let v: f64 = num
-            .parse()
-            .map_err(|_| bad(format!("invalid duration {s:?}")))?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let scale = match unit {
-            "h" => 3.6e12,
-            "m" => 6e10,
-            "s" => 1e9,
-            "ms" => 1e6,
-            "us" | "µs" => 1e3,
-            "ns" => 1.0,
-            _ => return Err(bad(format!("invalid duration {s:?}"))),
-        };
-        total += v * scale;
-        rest = tail;
-    }
-    Ok(total as i64)
+    let s = s.trim();
+    berth_api::units::parse_go_duration(s)
+        .filter(|_| !s.starts_with(['-', '+']))
+        .ok_or_else(|| bad(format!("invalid duration {s:?}")))
 }
 
 /// `--cpus`: a decimal number of CPUs, in billionths.
