@@ -32,6 +32,16 @@ impl CliError {
             status,
         }
     }
+
+    /// Exits as a container's (or an exec's) process did: its code, 255 for anything
+    /// outside 0..=255.
+    pub fn exit_code(code: i64) -> CliResult {
+        match code {
+            0 => Ok(()),
+            1..=255 => Err(CliError::silent(code as u8)),
+            _ => Err(CliError::silent(255)),
+        }
+    }
 }
 
 impl From<ClientError> for CliError {

@@ -228,20 +228,11 @@ pub fn enter(
         crate::seccomp::install(program)
             .map_err(|e| StartError::engine(format!("installing seccomp filter: {e}")))?;
     }
-    let groups: Vec<Gid> = user
-        .additional_gids()
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .map(|g| Gid::from_raw(*g))
-        .collect();
-    rustix::thread::set_keep_capabilities(true)
-        .map_err(|e| StartError::os("prctl(PR_SET_KEEPCAPS)", e))?;
-    rustix::thread::set_thread_groups(&groups).map_err(|e| StartError::os("setgroups", e))?;
-    let gid = Gid::from_raw(user.gid());
-    rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|e| StartError::os("setgid", e))?;
-    let uid = Uid::from_raw(user.uid());
-    rustix::thread::set_thread_res_uid(uid, uid, uid).map_err(|e| StartError::os("setuid", e))?;
+    super::user::switch_to(
+        user.uid(),
+        user.gid(),
+        user.additional_gids().as_deref().unwrap_or(&[]),
+    )?;
     caps::set(
         &names(c.and_then(|c| c.effective().as_ref())),
         &names(c.and_then(|c| c.permitted().as_ref())),

@@ -260,18 +260,7 @@ fn become_exec(
         crate::seccomp::install(program)
             .map_err(|e| StartError::engine(format!("installing seccomp filter: {e}")))?;
     }
-    let groups: Vec<Gid> = who
-        .additional_gids
-        .iter()
-        .map(|g| Gid::from_raw(*g))
-        .collect();
-    rustix::thread::set_keep_capabilities(true)
-        .map_err(|e| StartError::os("prctl(PR_SET_KEEPCAPS)", e))?;
-    rustix::thread::set_thread_groups(&groups).map_err(|e| StartError::os("setgroups", e))?;
-    let gid = Gid::from_raw(who.gid);
-    rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|e| StartError::os("setgid", e))?;
-    let uid = Uid::from_raw(who.uid);
-    rustix::thread::set_thread_res_uid(uid, uid, uid).map_err(|e| StartError::os("setuid", e))?;
+    super::user::switch_to(who.uid, who.gid, &who.additional_gids)?;
     // As for the container's process: root keeps its capabilities, anyone else has them
     // only in the bounding set.
     let held = if who.uid == 0 { bounding } else { Vec::new() };

@@ -157,6 +157,21 @@ pub fn resolve(
     })
 }
 
+/// Takes the identity `uid`, `gid` and supplementary `groups`, keeping the capabilities
+/// across the change (the caller sets them right after). In a process about to exec.
+pub fn switch_to(uid: u32, gid: u32, groups: &[u32]) -> Result<(), super::StartError> {
+    use super::StartError;
+    use rustix::thread::{Gid, Uid};
+    let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    rustix::thread::set_keep_capabilities(true)
+        .map_err(|e| StartError::os("prctl(PR_SET_KEEPCAPS)", e))?;
+    rustix::thread::set_thread_groups(&groups).map_err(|e| StartError::os("setgroups", e))?;
+    let gid = Gid::from_raw(gid);
+    rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|e| StartError::os("setgid", e))?;
+    let uid = Uid::from_raw(uid);
+    rustix::thread::set_thread_res_uid(uid, uid, uid).map_err(|e| StartError::os("setuid", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

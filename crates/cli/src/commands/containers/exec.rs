@@ -59,9 +59,5 @@ pub async fn exec(client: Client, args: ExecArgs) -> CliResult {
         return Ok(());
     }
     let inspect = client.exec_inspect(&id).await?;
-    match inspect.exit_code.unwrap_or(0) {
-        0 => Ok(()),
-        code if (1..=255).contains(&code) => Err(CliError::silent(code as u8)),
-        _ => Err(CliError::silent(255)),
-    }
+    CliError::exit_code(inspect.exit_code.unwrap_or(0))
 }

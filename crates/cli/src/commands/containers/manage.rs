@@ -120,10 +120,7 @@ pub async fn attach(client: Client, args: AttachArgs) -> CliResult {
     }
     // The output ended: the container exited, and `attach` exits with its code.
     let status = Client::container_wait_end(waiting).await?;
-    match status.status_code {
-        0 => Ok(()),
-        code => Err(CliError::silent(code.clamp(0, 255) as u8)),
-    }
+    CliError::exit_code(status.status_code)
 }
 
 pub async fn prune(client: &Client, args: PruneArgs) -> CliResult {

@@ -223,10 +223,7 @@ pub async fn run(client: Client, args: RunArgs) -> CliResult {
             });
         }
     }
-    match status.status_code {
-        0 => Ok(()),
-        code => Err(CliError::silent(code.clamp(0, 255) as u8)),
-    }
+    CliError::exit_code(status.status_code)
 }
 
 pub async fn start(client: Client, args: StartArgs) -> CliResult {
@@ -264,10 +261,7 @@ pub async fn start(client: Client, args: StartArgs) -> CliResult {
             return Ok(());
         }
         let status = Client::container_wait_end(waiting).await?;
-        return match status.status_code {
-            0 => Ok(()),
-            code => Err(CliError::silent(code.clamp(0, 255) as u8)),
-        };
+        return CliError::exit_code(status.status_code);
     }
     let mut errors = Vec::new();
     for c in &args.containers {
