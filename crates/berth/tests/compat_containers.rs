@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::pty::Terminal;
@@ -188,14 +188,5 @@ assert done.attach(stdout=False, stderr=True, logs=True, stream=False) == b"two\
 done.remove()
 print("ok")
 "#;
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", script, &d.host()])
-        .output()
-        .expect("/usr/bin/python3 (scripts/install-deps installs python3-docker)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    assert_eq!(docker::py(&d, script), "ok");
 }

@@ -254,14 +254,5 @@ except docker.errors.ImageNotFound:
     pass
 print(img.id)
 "#;
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", script, &d.host()])
-        .output()
-        .expect("/usr/bin/python3 (scripts/install-deps installs python3-docker)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), img.id());
+    assert_eq!(docker::py(&d, script), img.id());
 }

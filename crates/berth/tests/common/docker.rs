@@ -51,3 +51,18 @@ pub fn ok(d: &Daemon, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Runs the Python `script` with docker-py (Debian's python3-docker), given the engine's
+/// address as its first argument; asserts it succeeded and returns what it printed.
+pub fn py(d: &Daemon, script: &str) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &d.host()])
+        .output()
+        .expect("/usr/bin/python3 (scripts/install-deps installs python3-docker)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -140,12 +140,8 @@ pub async fn action(
         ContainerAction::Changes => super::container_fs::changes(engine, id).await,
         ContainerAction::Export => super::container_fs::export(engine, id).await,
         ContainerAction::Resize => {
-            let dim = |k: &str| {
-                q.get(k)
-                    .and_then(|v| v.parse::<u16>().ok())
-                    .ok_or_else(|| EngineError::invalid(format!("invalid or missing {k}")))
-            };
-            svc.resize(&id, dim("h")?, dim("w")?).await?;
+            let (h, w) = q.terminal_size()?;
+            svc.resize(&id, h, w).await?;
             Ok(response::no_content(StatusCode::OK))
         }
         ContainerAction::Pause => container_ops::pause(engine, &id).await,

@@ -13,7 +13,7 @@ use super::query::Query;
 use super::response::{self, HttpResponse};
 use super::route::ExecAction;
 use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 
 /// `POST /containers/{id}/exec`.
 pub async fn create(
@@ -37,12 +37,8 @@ pub async fn action(
     match action {
         ExecAction::Inspect => Ok(response::ok_json(&svc.inspect_exec(&id)?)),
         ExecAction::Resize => {
-            let dim = |k: &str| {
-                q.get(k)
-                    .and_then(|v| v.parse::<u16>().ok())
-                    .ok_or_else(|| EngineError::invalid(format!("invalid or missing {k}")))
-            };
-            svc.resize_exec(&id, dim("h")?, dim("w")?).await?;
+            let (h, w) = q.terminal_size()?;
+            svc.resize_exec(&id, h, w).await?;
             Ok(response::no_content(StatusCode::OK))
         }
         ExecAction::Start => start(engine, id, req).await,

@@ -10,6 +10,18 @@ pub struct Query {
 }
 
 impl Query {
+    /// A terminal size from `h` and `w` (`…/resize`).
+    pub fn terminal_size(&self) -> EngineResult<(u16, u16)> {
+        let dim = |k: &str| {
+            self.get(k)
+                .and_then(|v| v.parse::<u16>().ok())
+                .ok_or_else(|| {
+                    crate::error::EngineError::invalid(format!("invalid or missing {k}"))
+                })
+        };
+        Ok((dim("h")?, dim("w")?))
+    }
+
     pub fn parse(query: Option<&str>) -> Query {
         let pairs = query
             .map(|q| {
