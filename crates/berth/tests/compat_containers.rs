@@ -180,7 +180,7 @@ try:
     raise SystemExit("a failing container did not raise")
 except docker.errors.ContainerError as e:
     assert e.exit_status == 3
-done = c.containers.run("busybox", ["sh", "-c", "echo one; echo two >&2"], detach=True)
+done = c.containers.run("busybox", ["sh", "-c", "echo one; sleep 0.1; echo two >&2"], detach=True)
 assert done.wait()["StatusCode"] == 0
 # attach with logs replays what the container wrote; without stream it ends there.
 assert done.attach(stdout=True, stderr=True, logs=True, stream=False) == b"one\ntwo\n"
