@@ -16,7 +16,7 @@ pub struct ContainerCreateRequest {
     #[serde(default)]
     pub host_config: HostConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub networking_config: Option<serde_json::Value>,
+    pub networking_config: Option<super::network::NetworkingConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod event;
 pub mod exec;
 pub mod image;
 pub mod message;
+pub mod network;
 pub mod stats;
 pub mod system;
 
@@ -19,6 +20,7 @@ pub use event::*;
 pub use exec::*;
 pub use image::*;
 pub use message::*;
+pub use network::*;
 pub use stats::*;
 pub use system::*;
 
