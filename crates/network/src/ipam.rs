@@ -84,10 +84,34 @@ impl FromStr for Subnet {
     }
 }
 
+/// Written as its CIDR text (`10.200.0.0/20`) in records and API documents.
+impl serde::Serialize for Subnet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Subnet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Subnet, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Subnet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.network, self.prefix)
     }
+}
+
+/// An address with its prefix, as `--bip` and interface addresses are written
+/// (`10.88.0.1/16`): the address itself and the subnet it is in.
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, Subnet), IpamError> {
+    let bad = || IpamError::BadCidr(s.to_string());
+    let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    Ok((addr, Subnet::new(addr, prefix).map_err(|_| bad())?))
 }
 
 /// The addresses of one network: which are taken, and where new ones come from.

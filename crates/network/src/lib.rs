@@ -3,4 +3,7 @@
 //!
 //! So far: address management ([`ipam`]). Bridges, NAT, published ports and DNS build on it.
 
+mod ifname;
 pub mod ipam;
+
+pub use ifname::{valid_ifname, veth_name};
