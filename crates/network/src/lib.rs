@@ -4,3 +4,5 @@
 //! So far: address management ([`ipam`]). Bridges, NAT, published ports and DNS build on it.
 
 pub mod ipam;
+
+pub mod dns;
