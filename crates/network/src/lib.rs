@@ -4,3 +4,7 @@
 //! So far: address management ([`ipam`]). Bridges, NAT, published ports and DNS build on it.
 
 pub mod ipam;
+
+// Links and namespaces.
+pub mod netns;
+pub mod sysctl;
