@@ -6,5 +6,6 @@
 pub mod ipam;
 
 // Links and namespaces.
+pub mod link;
 pub mod netns;
 pub mod sysctl;
