@@ -4,5 +4,8 @@
 pub mod dns;
 mod ifname;
 pub mod ipam;
+pub mod link;
+pub mod netns;
+pub mod sysctl;
 
 pub use ifname::{valid_ifname, veth_name};
