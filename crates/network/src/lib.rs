@@ -3,4 +3,5 @@
 //!
 //! So far: address management ([`ipam`]). Bridges, NAT, published ports and DNS build on it.
 
+pub mod firewall;
 pub mod ipam;
