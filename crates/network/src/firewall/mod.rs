@@ -23,9 +23,13 @@ mod apply;
 mod ruleset;
 
 #[cfg(test)]
+mod lab_tests;
+#[cfg(test)]
 mod netns_tests;
 #[cfg(test)]
 mod ruleset_tests;
+#[cfg(test)]
+mod traffic_tests;
 
 use std::fmt;
 use std::net::Ipv4Addr;
