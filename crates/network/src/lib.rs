@@ -2,6 +2,7 @@
 //! and a DNS server per user-defined network.
 
 pub mod dns;
+pub mod firewall;
 mod ifname;
 pub mod ipam;
 pub mod link;

@@ -1,0 +1,200 @@
+//! Installing a [`Ruleset`] as Berth's nftables table over netlink: the whole table replaced
+//! in one batch, which the kernel commits entirely or not at all.
+
+use std::path::Path;
+
+use nlink::netlink::message::NLM_F_CREATE;
+use nlink::netlink::nftables::{
+    BaseChain, Chain, Family, FilterHook, NatHook, Policy, Priority, RawMessage, Rule, TableName,
+    NFTA_TABLE_NAME, NFT_MSG_NEWTABLE,
+};
+use nlink::netlink::{Connection, ErrorDetail, Nftables};
+
+use super::ruleset::{plan, ChainId};
+use super::{FirewallError, Result, Ruleset};
+
+/// Berth's nftables table (family `ip`) in one network namespace.
+pub struct Firewall {
+    conn: Connection<Nftables>,
+    table: String,
+}
+
+/// A rule read back from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledRule {
+    pub chain: String,
+    /// As `nft list` prints it; `None` for a rule nlink cannot print (not one Berth makes).
+    pub nft: Option<String>,
+    pub handle: u64,
+}
+
+impl Firewall {
+    /// The table `table`, in the network namespace of the calling thread.
+    pub fn new(table: impl Into<String>) -> Result<Firewall> {
+        let conn = Connection::<Nftables>::new().map_err(FirewallError::Connect)?;
+        Firewall::with_connection(table, conn)
+    }
+
+    /// The table `table`, in the network namespace at `path` (`/proc/<pid>/ns/net`,
+    /// `/run/netns/<name>`).
+    pub fn in_namespace(table: impl Into<String>, path: impl AsRef<Path>) -> Result<Firewall> {
+        let conn = Connection::<Nftables>::new_in(path.as_ref()).map_err(FirewallError::Connect)?;
+        Firewall::with_connection(table, conn)
+    }
+
+    /// The table `table`, in whichever namespace `conn`'s socket was opened in.
+    pub fn with_connection(
+        table: impl Into<String>,
+        conn: Connection<Nftables>,
+    ) -> Result<Firewall> {
+        let table = table.into();
+        if let Err(source) = TableName::new(table.as_str()) {
+            return Err(FirewallError::BadTable { table, source });
+        }
+        Ok(Firewall { conn, table })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The netlink connection, for reading the table in other ways.
+    pub fn connection(&self) -> &Connection<Nftables> {
+        &self.conn
+    }
+
+    /// Makes the table hold exactly `rules`, whatever it held before (or if it did not exist),
+    /// in one kernel transaction: a crash or a refusal leaves the previous table untouched.
+    pub async fn apply(&self, rules: &Ruleset) -> Result<()> {
+        let planned = plan(rules)?;
+        let table = self.table.as_str();
+        // What each message of the batch is for, so a refusal can be told in Berth's terms.
+        let mut ops = Vec::with_capacity(planned.len() + 8);
+
+        // Create the table if it is missing (a NEWTABLE without NLM_F_EXCL is a no-op on an
+        // existing one), so that the delete after it cannot fail; then delete it, contents
+        // and all, and build it again. nlink's `Transaction::add_table` always sets
+        // NLM_F_EXCL, and its `destroy_table` needs Linux 6.3, hence the raw message.
+        let mut tx = self.conn.transaction().raw(
+            RawMessage::new(NFT_MSG_NEWTABLE, Family::Ip)
+                .flags(NLM_F_CREATE)
+                .attrs(string_attr(NFTA_TABLE_NAME, table)),
+        );
+        ops.push(format!("create table ip {table}"));
+        tx = tx.del_table(table, Family::Ip);
+        ops.push(format!("delete table ip {table}"));
+        tx = tx.add_table(table, Family::Ip);
+        ops.push(format!("add table ip {table}"));
+
+        for id in ChainId::ALL {
+            tx = tx.add_chain(chain(table, id)?);
+            ops.push(format!("chain {}", id.name()));
+        }
+        for r in planned {
+            let rule = Rule::from_spec(table, r.chain.name(), r.spec).family(Family::Ip);
+            tx = tx.add_rule(rule);
+            ops.push(format!("chain {}, rule for {}", r.chain.name(), r.origin));
+        }
+        let count = ops.len();
+        tx.commit(&self.conn).await.map_err(|source| {
+            let failed = first_refused(&source).and_then(|i| ops.get(i).cloned());
+            FirewallError::Apply {
+                table: self.table.clone(),
+                failed,
+                source,
+            }
+        })?;
+        tracing::debug!(table, messages = count, "firewall applied");
+        Ok(())
+    }
+
+    /// Deletes the table; nothing to do if there is none.
+    pub async fn remove(&self) -> Result<()> {
+        self.conn
+            .del_table_if_exists(self.table.as_str(), Family::Ip)
+            .await
+            .map(drop)
+            .map_err(|source| FirewallError::Remove {
+                table: self.table.clone(),
+                source,
+            })
+    }
+
+    pub async fn exists(&self) -> Result<bool> {
+        let tables = self
+            .conn
+            .list_tables_in(Family::Ip)
+            .await
+            .map_err(|source| self.read_error(source))?;
+        Ok(tables.iter().any(|t| t.name == self.table))
+    }
+
+    /// The table's rules as the kernel has them, chain by chain in evaluation order; none if
+    /// there is no table.
+    pub async fn installed(&self) -> Result<Vec<InstalledRule>> {
+        if !self.exists().await? {
+            return Ok(Vec::new());
+        }
+        let rules = self
+            .conn
+            .list_rules(&self.table, Family::Ip)
+            .await
+            .map_err(|source| self.read_error(source))?;
+        Ok(rules
+            .into_iter()
+            .map(|r| InstalledRule {
+                nft: r.nft_syntax(),
+                chain: r.chain,
+                handle: r.handle,
+            })
+            .collect())
+    }
+
+    fn read_error(&self, source: nlink::Error) -> FirewallError {
+        FirewallError::Read {
+            table: self.table.clone(),
+            source,
+        }
+    }
+}
+
+/// The position in the batch of the first operation the kernel refused, if it named one.
+fn first_refused(e: &nlink::Error) -> Option<usize> {
+    match e.detail() {
+        ErrorDetail::NftBatch { failures, .. } => failures.iter().find_map(|f| f.index),
+        _ => None,
+    }
+}
+
+fn chain(table: &str, id: ChainId) -> Result<Chain> {
+    let base = match id {
+        ChainId::Prerouting => Some(BaseChain::nat(NatHook::Prerouting, Priority::DstNat)),
+        ChainId::Output => Some(BaseChain::nat(NatHook::Output, Priority::DstNat)),
+        ChainId::Postrouting => Some(BaseChain::nat(NatHook::Postrouting, Priority::SrcNat)),
+        ChainId::Forward => Some(BaseChain::filter(FilterHook::Forward, Priority::Filter)),
+        ChainId::Isolate => None,
+    };
+    let chain = Chain::new(table, id.name())
+        .map_err(|source| FirewallError::Rule {
+            origin: format!("chain {}", id.name()),
+            source,
+        })?
+        .family(Family::Ip);
+    Ok(match base {
+        Some(base) => chain.base(base.policy(Policy::Accept)),
+        None => chain,
+    })
+}
+
+/// One netlink attribute holding a NUL-terminated string, padded to 4 bytes.
+fn string_attr(kind: u16, value: &str) -> Vec<u8> {
+    let len = 4 + value.len() + 1;
+    let mut attr = Vec::with_capacity(len.next_multiple_of(4));
+    // The table name was checked by `TableName::new` (at most 255 bytes), so this fits.
+    attr.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_ne_bytes());
+    attr.extend_from_slice(&kind.to_ne_bytes());
+    attr.extend_from_slice(value.as_bytes());
+    attr.push(0);
+    attr.resize(len.next_multiple_of(4), 0);
+    attr
+}
