@@ -68,6 +68,15 @@ pub struct DaemonArgs {
     #[arg(long = "log-opt", value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub log_opts: Vec<String>,
 
+    /// Name of the bridge device of the default "bridge" network (default "berth0")
+    #[arg(short = 'b', long = "bridge", value_name = "NAME")]
+    pub bridge: Option<String>,
+
+    /// Address and prefix of the default bridge (e.g. 10.88.0.1/16); chosen from free
+    /// private ranges when absent
+    #[arg(long = "bip", value_name = "CIDR")]
+    pub bip: Option<String>,
+
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub labels: Vec<String>,

@@ -12,6 +12,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
 pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
 pub const DEFAULT_EXEC_ROOT: &str = "/run/berth";
 pub const DEFAULT_GROUP: &str = "berth";
+pub const DEFAULT_BRIDGE: &str = "berth0";
 
 /// The daemon.json keys Berth understands.
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +32,8 @@ struct FileConfig {
     cgroup_parent: Option<String>,
     log_driver: Option<String>,
     log_opts: Option<BTreeMap<String, String>>,
+    bridge: Option<String>,
+    bip: Option<String>,
 }
 
 /// The effective configuration.
@@ -51,6 +54,9 @@ pub struct DaemonConfig {
     /// What containers that name no log driver use.
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
+    /// The default bridge network's device, and its address (`--bip`) if set.
+    pub bridge: String,
+    pub bip: Option<String>,
     pub config_file: Option<PathBuf>,
 }
 
@@ -150,6 +156,12 @@ impl DaemonConfig {
             } else {
                 parse_log_opts(&args.log_opts)?
             },
+            bridge: args
+                .bridge
+                .clone()
+                .or(file.bridge)
+                .unwrap_or_else(|| DEFAULT_BRIDGE.into()),
+            bip: args.bip.clone().or(file.bip),
             config_file,
         };
         config.validate()?;
@@ -189,6 +201,16 @@ impl DaemonConfig {
             &self.log_opts.clone().into_iter().collect(),
         )
         .map_err(|e| ConfigError::Invalid(format!("default log driver: {e}")))?;
+        if !berth_network::valid_ifname(&self.bridge) {
+            return Err(ConfigError::Invalid(format!(
+                "invalid bridge name {:?}: 1 to 15 letters, digits, '-', '_' or '.'",
+                self.bridge
+            )));
+        }
+        if let Some(bip) = &self.bip {
+            berth_network::ipam::parse_cidr(bip)
+                .map_err(|e| ConfigError::Invalid(format!("invalid --bip: {e}")))?;
+        }
         if self.data_root == self.exec_root {
             return Err(ConfigError::Invalid(
                 "data-root and exec-root must be different directories".into(),
@@ -323,6 +345,8 @@ fn check_conflicts(args: &DaemonArgs, file: &FileConfig) -> Result<(), ConfigErr
         args.log_driver.is_some(),
         file.log_driver.is_some(),
     );
+    check("bridge", args.bridge.is_some(), file.bridge.is_some());
+    check("bip", args.bip.is_some(), file.bip.is_some());
     check(
         "log-opts",
         !args.log_opts.is_empty(),

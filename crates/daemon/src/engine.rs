@@ -19,6 +19,7 @@ const DB_CACHE_BYTES: usize = 4 << 20;
 pub struct Engine {
     pub images: Arc<ImageService>,
     pub containers: Arc<ContainerService>,
+    pub networks: Arc<crate::networks::NetworkService>,
     pub events: Arc<EventBus>,
     config: RwLock<DaemonConfig>,
     pub id: String,
@@ -66,8 +67,18 @@ impl Engine {
             );
         }
         let id = engine_id(&config.data_root)?;
+        let networks = Arc::new(crate::networks::NetworkService::open(
+            crate::networks::Settings {
+                data_root: config.data_root.clone(),
+                exec_root: config.exec_root.clone(),
+                bridge: config.bridge.clone(),
+                bip: config.bip.clone(),
+            },
+            events.clone(),
+        )?);
         let containers = Arc::new(ContainerService::new(
             images.clone(),
+            networks.clone(),
             events.clone(),
             crate::containers::Settings {
                 data_root: config.data_root.clone(),
@@ -80,6 +91,7 @@ impl Engine {
         Ok(Engine {
             images,
             containers,
+            networks,
             events,
             config: RwLock::new(config),
             id,

@@ -15,6 +15,7 @@ pub mod http;
 pub mod images;
 pub mod lock;
 mod logging;
+pub mod networks;
 pub mod server;
 pub mod system;
 mod timefmt;
@@ -97,6 +98,13 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let engine = Arc::new(engine);
     engine.containers.recover().await;
+    if let Err(e) = engine
+        .networks
+        .activate(&engine.containers.running_networks())
+        .await
+    {
+        tracing::error!(error = %e.message, "setting up networking; containers on bridge networks will not start");
+    }
     engine.containers.prepare_shim();
     let listeners = server::bind(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(
@@ -117,8 +125,11 @@ async fn run(
         }
     };
     server::serve(listeners, engine.clone(), shutdown).await;
-    // Containers outlive the engine; the cgroup parent goes only when none is left.
-    if engine.containers.count().1 == 0 {
+    // Containers outlive the engine; the cgroup parent, bridges and firewall table go only
+    // when none is left.
+    let running = engine.containers.count().1 > 0;
+    engine.networks.shutdown(running).await;
+    if !running {
         if let Ok(layout) = berth_runtime::cgroups::Layout::detect() {
             let _ = berth_runtime::cgroups::Cgroup::remove_parent(&layout, &config.cgroup_parent);
         }

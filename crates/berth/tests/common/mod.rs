@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod http;
 pub mod images;
+pub mod net;
 pub mod pty;
 
 use std::io::Write;
@@ -93,6 +94,16 @@ impl Daemon {
         format!("berth-test-{name}")
     }
 
+    /// The default bridge of this engine: one of its own, so parallel test engines never
+    /// share a bridge, a subnet or a firewall table.
+    pub fn bridge(&self) -> String {
+        if let Some(i) = self.extra.iter().position(|a| a == "--bridge") {
+            return self.extra[i + 1].clone();
+        }
+        let name = self.cgroup_parent();
+        format!("bt-{}", name.trim_start_matches("berth-test-berth-test-"))
+    }
+
     pub fn data_root(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -121,8 +132,11 @@ impl Daemon {
             .arg("-H")
             .arg(self.host())
             .arg("--cgroup-parent")
-            .arg(self.cgroup_parent())
-            .args(&self.extra);
+            .arg(self.cgroup_parent());
+        if !self.extra.iter().any(|a| a == "--bridge") {
+            cmd.arg("--bridge").arg(self.bridge());
+        }
+        cmd.args(&self.extra);
         cmd
     }
 
@@ -339,6 +353,12 @@ impl Drop for Daemon {
         }
         self.stop();
         kill_processes_mentioning(self.dir.path());
+        // An engine that crashed with containers running left its bridges and firewall
+        // table; one more start and clean stop, with nothing running now, removes them.
+        if Path::new("/sys/class/net").join(self.bridge()).exists() && self.data_root().exists() {
+            self.launch();
+            self.stop();
+        }
         unmount_under(self.dir.path());
         remove_cgroup_parent(&self.cgroup_parent());
     }

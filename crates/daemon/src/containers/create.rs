@@ -227,6 +227,7 @@ impl ContainerService {
             host.shm_size = berth_runtime::spec::DEFAULT_SHM_SIZE as i64;
         }
         validate(&config, &host)?;
+        let network = self.initial_networks(&config, &host, request.networking_config.as_ref())?;
 
         let id = names::new_id();
         if config.hostname.is_empty() {
@@ -245,6 +246,7 @@ impl ContainerService {
             restart_count: 0,
             manually_stopped: false,
             has_been_started: false,
+            network,
         };
         let dir = self.data_dir(&id);
         let saved = std::fs::create_dir_all(&dir)

@@ -1,6 +1,7 @@
 //! The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets, written in its data
 //! directory and bound into it, as docker does.
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::error::{EngineError, EngineResult};
@@ -68,27 +69,59 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
     out
 }
 
-/// `extra` entries (`host:ip`, `--add-host`) after docker's standard lines.
-pub fn hosts(extra: &[String]) -> EngineResult<String> {
+/// `extra` entries (`host:ip`, `--add-host`; `host-gateway` is the default bridge's
+/// gateway) after docker's standard lines, then the container's own addresses.
+pub fn hosts(
+    extra: &[String],
+    host_gateway: Option<Ipv4Addr>,
+    own: &[Ipv4Addr],
+    hostname: &str,
+) -> EngineResult<String> {
     let mut out = LOCALHOST.to_string();
     for e in extra {
         let (name, ip) = e.split_once(':').ok_or_else(|| {
             EngineError::invalid(format!("invalid extra host {e:?}: expected host:ip"))
         })?;
-        out.push_str(&format!("{ip}\t{name}\n"));
+        if ip == "host-gateway" {
+            let gw = host_gateway.ok_or_else(|| {
+                EngineError::invalid("unable to derive the IP value for host-gateway")
+            })?;
+            out.push_str(&format!("{gw}\t{name}\n"));
+        } else {
+            out.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    for ip in own {
+        out.push_str(&format!("{ip}\t{hostname}\n"));
     }
     Ok(out)
 }
 
+/// What the three files are made from.
+pub struct EtcInput<'a> {
+    pub hostname: &'a str,
+    pub extra_hosts: &'a [String],
+    pub dns: &'a [String],
+    pub search: &'a [String],
+    pub options: &'a [String],
+    /// The container's own addresses, listed under its hostname.
+    pub own: Vec<Ipv4Addr>,
+    /// The engine's DNS server for the container's user network, which then replaces the
+    /// host's nameservers (unless `--dns` names others).
+    pub nameserver: Option<Ipv4Addr>,
+    pub host_gateway: Option<Ipv4Addr>,
+}
+
 /// Writes the three files into `dir`.
-pub fn write(
-    dir: &Path,
-    hostname: &str,
-    extra_hosts: &[String],
-    dns: &[String],
-    search: &[String],
-    options: &[String],
-) -> EngineResult<EtcFiles> {
+pub fn write(dir: &Path, input: &EtcInput<'_>) -> EngineResult<EtcFiles> {
+    let EtcInput {
+        hostname,
+        extra_hosts,
+        dns,
+        search,
+        options,
+        ..
+    } = *input;
     let files = EtcFiles {
         hostname: dir.join("hostname"),
         hosts: dir.join("hosts"),
@@ -99,12 +132,24 @@ pub fn write(
         EngineError::internal(format!("writing {}: {e}", p.display()))
     };
     std::fs::write(&files.hostname, format!("{hostname}\n")).map_err(|e| io(&files.hostname, e))?;
-    std::fs::write(&files.hosts, hosts(extra_hosts)?).map_err(|e| io(&files.hosts, e))?;
     std::fs::write(
-        &files.resolv_conf,
-        resolv_conf(&host_resolv, dns, search, options),
+        &files.hosts,
+        hosts(extra_hosts, input.host_gateway, &input.own, hostname)?,
     )
-    .map_err(|e| io(&files.resolv_conf, e))?;
+    .map_err(|e| io(&files.hosts, e))?;
+    let resolv = match input.nameserver {
+        Some(ns) if dns.is_empty() => {
+            // As docker's embedded DNS: the engine's server, which forwards what it does not
+            // know to the host's resolvers.
+            let mut options = options.to_vec();
+            if options.is_empty() {
+                options.push("ndots:0".into());
+            }
+            resolv_conf(&host_resolv, &[ns.to_string()], search, &options)
+        }
+        _ => resolv_conf(&host_resolv, dns, search, options),
+    };
+    std::fs::write(&files.resolv_conf, resolv).map_err(|e| io(&files.resolv_conf, e))?;
     Ok(files)
 }
 
@@ -136,9 +181,14 @@ mod tests {
 
     #[test]
     fn extra_hosts_are_appended() {
-        let h = hosts(&["db:10.0.0.5".into()]).unwrap();
+        let h = hosts(&["db:10.0.0.5".into()], None, &[], "c1").unwrap();
         assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
         assert!(h.ends_with("10.0.0.5\tdb\n"));
-        assert!(hosts(&["nocolon".into()]).is_err());
+        assert!(hosts(&["nocolon".into()], None, &[], "c1").is_err());
+        let gw = Ipv4Addr::new(10, 200, 0, 1);
+        let own = [Ipv4Addr::new(10, 200, 0, 2)];
+        let h = hosts(&["host.docker.internal:host-gateway".into()], Some(gw), &own, "c1").unwrap();
+        assert!(h.ends_with("10.200.0.1\thost.docker.internal\n10.200.0.2\tc1\n"), "{h}");
+        assert!(hosts(&["x:host-gateway".into()], None, &[], "c1").is_err());
     }
 }

@@ -93,13 +93,7 @@ impl ContainerService {
             },
             mounts: Vec::new(),
             config: rec.config.clone(),
-            network_settings: serde_json::json!({
-                "Bridge": "", "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": null,
-                "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-                "Networks": {}
-            }),
+            network_settings: super::networking::settings_json(&rec, &self.networks.default_bridge()),
             ..Default::default()
         })
     }

@@ -221,14 +221,14 @@ impl ContainerService {
             image_id: rec.image_id.to_string(),
             command: command_text(rec),
             created: rec.created.timestamp(),
-            ports: Vec::new(),
+            ports: super::networking::summary_ports(rec),
             size_rw: None,
             size_root_fs: None,
             labels: super::create::labels(&rec.config),
             state: rec.state.status.as_str().to_string(),
             status: status_text(rec),
             host_config: host,
-            network_settings: serde_json::json!({"Networks": {}}),
+            network_settings: serde_json::json!({"Networks": rec.network.networks}),
             mounts: Vec::new(),
         }
     }

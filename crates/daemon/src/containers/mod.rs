@@ -19,6 +19,7 @@ mod log_attrs;
 mod logs;
 mod monitor;
 mod names;
+mod networking;
 mod pause;
 pub mod record;
 mod recovery;
@@ -52,6 +53,7 @@ pub use commit::CommitOptions;
 pub use create::CreateOptions;
 pub use list::ListOptions;
 pub use logs::LogsOptions;
+pub use names::new_id;
 pub use remove::RemoveOptions;
 pub use start::Started;
 pub use stats::{StatsOptions, StatsSampler};
@@ -117,6 +119,7 @@ impl Container {
 
 pub struct ContainerService {
     images: Arc<ImageService>,
+    networks: Arc<crate::networks::NetworkService>,
     events: Arc<EventBus>,
     data_root: PathBuf,
     exec_root: PathBuf,
@@ -152,6 +155,7 @@ pub struct Settings {
 impl ContainerService {
     pub fn new(
         images: Arc<ImageService>,
+        networks: Arc<crate::networks::NetworkService>,
         events: Arc<EventBus>,
         settings: Settings,
     ) -> EngineResult<Self> {
@@ -163,6 +167,7 @@ impl ContainerService {
         })?;
         Ok(ContainerService {
             images,
+            networks,
             events,
             data_root: settings.data_root,
             exec_root: settings.exec_root,

@@ -66,6 +66,7 @@ impl ContainerService {
             let _ = std::fs::remove_dir_all(&bundle);
         })
         .await;
+        self.drop_sandbox(c).await;
     }
 
     /// Settles a container whose process ended.

@@ -83,6 +83,9 @@ pub struct ContainerRecord {
     pub manually_stopped: bool,
     #[serde(default)]
     pub has_been_started: bool,
+    /// The networks it is on and, while it runs, its sandbox.
+    #[serde(default)]
+    pub network: crate::networks::ContainerNetwork,
 }
 
 impl ContainerRecord {

@@ -65,11 +65,16 @@ impl ContainerService {
                     if self.bundle_dir(&c.id).exists() {
                         // The engine died between spawning a shim and recording the start.
                         self.settle_interrupted_start(c).await;
-                    } else if status == Status::Exited {
-                        tokio::spawn(self.clone().restart_at_boot(c));
+                    } else {
+                        // A start that died after planning its sandbox.
+                        self.drop_sandbox(&c).await;
+                        if status == Status::Exited {
+                            tokio::spawn(self.clone().restart_at_boot(c));
+                        }
                     }
                 }
                 Status::Removing => {
+                    self.drop_sandbox(&c).await;
                     tokio::spawn(self.clone().finish_removal(c));
                 }
                 _ => {}
@@ -176,5 +181,16 @@ impl ContainerService {
                 self.exited(&c, exit).await;
             }
         }
+    }
+
+    /// The network state of every running container, for the network service to know its
+    /// attachments again.
+    pub fn running_networks(&self) -> Vec<(String, crate::networks::ContainerNetwork)> {
+        self.all()
+            .iter()
+            .map(|c| c.record())
+            .filter(|r| r.state.status.is_active() && r.network.has_sandbox())
+            .map(|r| (r.name, r.network))
+            .collect()
     }
 }

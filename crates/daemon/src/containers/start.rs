@@ -11,7 +11,7 @@ use berth_runtime::shim::{ShimConfig, CONFIG, SOCKET};
 use chrono::Utc;
 
 use super::record::{ContainerRecord, Status};
-use super::{etc_files, shim_client, spec, Container, ContainerService};
+use super::{shim_client, spec, Container, ContainerService};
 use crate::error::{EngineError, EngineResult, ErrorKind};
 
 /// Whether `start` did anything (docker answers 304 for a container already running).
@@ -50,6 +50,8 @@ impl ContainerService {
             _ => {}
         }
         let bundle = self.bundle_dir(&rec.id);
+        self.make_sandbox(c).await?;
+        let rec = c.record();
         let svc = self.clone();
         let prepared = {
             let rec = rec.clone();
@@ -60,6 +62,7 @@ impl ContainerService {
         };
         if let Err(e) = prepared {
             let _ = self.images.layers().unmount(&rec.id);
+            self.drop_sandbox(c).await;
             return Err(e);
         }
         let created = self.shims.create(&bundle).await;
@@ -117,14 +120,7 @@ impl ContainerService {
 
         let data = self.data_dir(&rec.id);
         let host = &rec.host_config;
-        let etc = etc_files::write(
-            &data,
-            &rec.config.hostname,
-            host.extra_hosts.as_deref().unwrap_or(&[]),
-            host.dns.as_deref().unwrap_or(&[]),
-            host.dns_search.as_deref().unwrap_or(&[]),
-            host.dns_options.as_deref().unwrap_or(&[]),
-        )?;
+        let etc = self.etc_files(rec, &data)?;
         let root_fd = rustix::fs::open(
             &rootfs,
             rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -138,7 +134,8 @@ impl ContainerService {
         )
         .map_err(|e| EngineError::invalid(e.to_string()))?;
         let seccomp = spec::seccomp_setting(host)?;
-        let spec_input = spec::build(rec, &rootfs, &who, &etc)?;
+        let mut spec_input = spec::build(rec, &rootfs, &who, &etc)?;
+        spec_input.network = self.netns_mode(rec)?;
         let runtime_spec = berth_runtime::spec::build(&spec_input)
             .map_err(|e| EngineError::invalid(e.to_string()))?;
 
@@ -180,6 +177,7 @@ impl ContainerService {
         let id = c.id.clone();
         let layers = self.images.clone();
         let _ = tokio::task::spawn_blocking(move || layers.layers().unmount(&id)).await;
+        self.drop_sandbox(c).await;
         let dir = self.data_dir(&c.id);
         let message = e.message.clone();
         let _ = c.update(&dir, |r| {

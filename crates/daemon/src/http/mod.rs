@@ -7,6 +7,7 @@ mod containers;
 mod events;
 mod exec;
 mod images;
+mod networks;
 pub mod query;
 pub mod response;
 pub mod route;
@@ -84,6 +85,13 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
         Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
+        Route::NetworkList => networks::list(engine, &query).await,
+        Route::NetworkCreate => networks::create(engine, req.into_body()).await,
+        Route::NetworkPrune => networks::prune(engine, &query).await,
+        Route::NetworkInspect(id) => networks::inspect(engine, &id),
+        Route::NetworkDelete(id) => networks::remove(engine, &id).await,
+        Route::NetworkConnect(id) => networks::connect(engine, &id, req.into_body()).await,
+        Route::NetworkDisconnect(id) => networks::disconnect(engine, &id, req.into_body()).await,
     };
     result.unwrap_or_else(|e| response::error(&e))
 }

@@ -31,6 +31,13 @@ pub enum Route {
     Container(String, ContainerAction),
     /// An exec instance by ID, and what to do with it.
     Exec(String, ExecAction),
+    NetworkList,
+    NetworkCreate,
+    NetworkPrune,
+    NetworkInspect(String),
+    NetworkDelete(String),
+    NetworkConnect(String),
+    NetworkDisconnect(String),
 }
 
 /// What a `/containers/{id}/...` request does.
@@ -151,6 +158,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
         "/events" => Some((Method::GET, Route::Events)),
         "/commit" => Some((Method::POST, Route::Commit)),
+        "/networks" => Some((Method::GET, Route::NetworkList)),
+        "/networks/create" => Some((Method::POST, Route::NetworkCreate)),
+        "/networks/prune" => Some((Method::POST, Route::NetworkPrune)),
         _ => None,
     };
     if let Some((m, route)) = fixed {
@@ -165,6 +175,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
     }
     if let Some(rest) = path.strip_prefix("/exec/") {
         return exec_route(method, rest).map(|r| (r, version));
+    }
+    if let Some(rest) = path.strip_prefix("/networks/") {
+        return network_route(method, rest).map(|r| (r, version));
     }
     type Make = fn(String) -> Route;
     let shaped: [(Method, &str, Make); 5] = [
@@ -236,6 +249,24 @@ fn container_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
     Ok(Route::Container(decode(id)?, action))
 }
 
+fn network_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
+    let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+    if id.is_empty() {
+        return Err(RouteError::NotFound);
+    }
+    let id = decode(id)?;
+    let is_get = *method == Method::GET || *method == Method::HEAD;
+    match action {
+        "" if is_get => Ok(Route::NetworkInspect(id)),
+        "" if *method == Method::DELETE => Ok(Route::NetworkDelete(id)),
+        "connect" | "disconnect" if *method != Method::POST => Err(RouteError::MethodNotAllowed),
+        "connect" => Ok(Route::NetworkConnect(id)),
+        "disconnect" => Ok(Route::NetworkDisconnect(id)),
+        "" => Err(RouteError::MethodNotAllowed),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
 fn exec_route(method: &Method, rest: &str) -> Result<Route, RouteError> {
     let (id, action) = rest.split_once('/').ok_or(RouteError::NotFound)?;
     if id.is_empty() {
@@ -259,6 +290,34 @@ mod tests {
 
     fn route(m: Method, p: &str) -> Result<Route, RouteError> {
         parse(&m, p).map(|(r, _)| r)
+    }
+
+    #[test]
+    fn network_routes() {
+        assert_eq!(route(Method::GET, "/v1.41/networks"), Ok(Route::NetworkList));
+        assert_eq!(route(Method::POST, "/networks/create"), Ok(Route::NetworkCreate));
+        assert_eq!(route(Method::POST, "/networks/prune"), Ok(Route::NetworkPrune));
+        assert_eq!(
+            route(Method::GET, "/networks/n1"),
+            Ok(Route::NetworkInspect("n1".into()))
+        );
+        assert_eq!(
+            route(Method::DELETE, "/networks/n1"),
+            Ok(Route::NetworkDelete("n1".into()))
+        );
+        assert_eq!(
+            route(Method::POST, "/networks/n1/connect"),
+            Ok(Route::NetworkConnect("n1".into()))
+        );
+        assert_eq!(
+            route(Method::POST, "/networks/n1/disconnect"),
+            Ok(Route::NetworkDisconnect("n1".into()))
+        );
+        assert_eq!(
+            route(Method::GET, "/networks/n1/connect"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(route(Method::GET, "/networks/n1/x"), Err(RouteError::NotFound));
     }
 
     #[test]

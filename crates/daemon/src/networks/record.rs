@@ -1,0 +1,141 @@
+//! A network's record: what it was created with, kept in `<data-root>/networks/<id>.json`
+//! and written whole (temporary file, rename), so a crash leaves the old record or the new.
+//! Which containers use a network is not recorded here: containers' own records say which
+//! networks they are on and with which addresses, and the service rebuilds its view from
+//! them at start.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use berth_network::ipam::{Pool, Subnet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, EngineResult};
+
+pub const DRIVER_BRIDGE: &str = "bridge";
+pub const DRIVER_HOST: &str = "host";
+pub const DRIVER_NULL: &str = "null";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRecord {
+    pub id: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    /// `bridge`, `host` or `null`.
+    pub driver: String,
+    /// The bridge device (bridge networks only).
+    #[serde(default)]
+    pub bridge: String,
+    /// Present for bridge networks.
+    #[serde(default)]
+    pub subnet: Option<Subnet>,
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub ip_range: Option<Subnet>,
+    #[serde(default)]
+    pub aux_addresses: BTreeMap<String, Ipv4Addr>,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub attachable: bool,
+    #[serde(default)]
+    pub enable_ipv6: bool,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
+    /// The subnet was picked by the engine rather than given by the user (docker shows
+    /// such pools in inspect all the same).
+    #[serde(default)]
+    pub predefined: bool,
+}
+
+impl NetworkRecord {
+    pub fn path(dir: &Path, id: &str) -> PathBuf {
+        dir.join(format!("{id}.json"))
+    }
+
+    pub fn save(&self, dir: &Path) -> EngineResult<()> {
+        let bytes = serde_json::to_vec(self).map_err(|e| EngineError::internal(e.to_string()))?;
+        berth_runtime::shim::write_atomic(&Self::path(dir, &self.id), &bytes).map_err(|e| {
+            EngineError::internal(format!("writing the record of network {}: {e}", self.name))
+        })?;
+        // Networks are made rarely and must survive a power cut with the containers that
+        // name them, so the record is made durable before the network is used.
+        if let Ok(f) = std::fs::File::open(Self::path(dir, &self.id)) {
+            let _ = f.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn delete(&self, dir: &Path) -> EngineResult<()> {
+        match std::fs::remove_file(Self::path(dir, &self.id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(EngineError::internal(format!(
+                "removing the record of network {}: {e}",
+                self.name
+            ))),
+        }
+    }
+
+    /// Every record in `dir`; unreadable ones are reported and skipped.
+    pub fn load_all(dir: &Path) -> Vec<NetworkRecord> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(rec) => out.push(rec),
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "skipping a network record"),
+            }
+        }
+        out
+    }
+
+    pub fn is_bridge(&self) -> bool {
+        self.driver == DRIVER_BRIDGE
+    }
+
+    /// The address pool of a bridge network, with the gateway and auxiliary addresses taken.
+    pub fn pool(&self) -> EngineResult<Option<Pool>> {
+        let Some(subnet) = self.subnet else {
+            return Ok(None);
+        };
+        let mut pool = Pool::new(subnet, self.gateway, self.ip_range)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        for addr in self.aux_addresses.values() {
+            pool.take(*addr)
+                .map_err(|e| EngineError::invalid(format!("auxiliary address: {e}")))?;
+        }
+        Ok(Some(pool))
+    }
+
+    /// A boolean driver option (`com.docker.network.bridge.enable_icc` and friends).
+    pub fn option_bool(&self, key: &str, default: bool) -> bool {
+        match self.options.get(key).map(String::as_str) {
+            Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            _ => default,
+        }
+    }
+
+    pub fn mtu(&self) -> Option<u32> {
+        self.options
+            .get("com.docker.network.driver.mtu")
+            .and_then(|m| m.parse().ok())
+    }
+}

@@ -1,0 +1,588 @@
+//! A running container's place on its networks (its sandbox): a network namespace file, a
+//! veth pair and an address per network, its names in user networks' DNS, and the ports it
+//! publishes.
+//!
+//! Made in two steps so a crash at any point leaves something the next start can undo:
+//! [`NetworkService::plan`] takes addresses and host ports (nothing on the host yet) and the
+//! caller writes the plan into the container's record; [`NetworkService::build`] then makes
+//! it real. [`NetworkService::teardown`] undoes whatever exists of a plan, and is what the
+//! engine runs for a container found dead at start.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_api::types::EndpointSettings;
+use berth_network::firewall::PortRule;
+use berth_network::link::Endpoint;
+use serde::{Deserialize, Serialize};
+
+use super::ports::{self, PortMap, Taken};
+use super::{Attachment, Network, NetworkService};
+use crate::error::{EngineError, EngineResult, ErrorKind};
+
+/// A container's network state, kept in its record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerNetwork {
+    /// The networks the container is on, by name: as configured, and while it runs with
+    /// the addresses it has.
+    #[serde(default)]
+    pub networks: BTreeMap<String, EndpointSettings>,
+    /// The network its published ports lead to and its default route goes through.
+    #[serde(default)]
+    pub primary: String,
+    /// Its network namespace file, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_key: Option<PathBuf>,
+    /// The interface each network has in the namespace (`eth0`, `eth1`, ...), while it runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub interfaces: BTreeMap<String, String>,
+    /// The host ports it publishes, while it runs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: PortMap,
+}
+
+impl ContainerNetwork {
+    /// Whether anything of a sandbox may exist on the host.
+    pub fn has_sandbox(&self) -> bool {
+        self.sandbox_key.is_some()
+    }
+
+    /// The state with the running-only parts cleared, as a stopped container shows it.
+    pub fn stopped(&self) -> ContainerNetwork {
+        let networks = self
+            .networks
+            .iter()
+            .map(|(name, e)| {
+                (
+                    name.clone(),
+                    EndpointSettings {
+                        ipam_config: e.ipam_config.clone(),
+                        links: e.links.clone(),
+                        aliases: e.aliases.clone(),
+                        network_id: e.network_id.clone(),
+                        driver_opts: e.driver_opts.clone(),
+                        mac_address: e
+                            .driver_opts
+                            .as_ref()
+                            .and_then(|o| o.get(MAC_OPTION).cloned())
+                            .unwrap_or_default(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        ContainerNetwork {
+            networks,
+            primary: self.primary.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Where a MAC address the user asked for (`--mac-address`) is kept between runs.
+pub const MAC_OPTION: &str = "com.berth.mac-address";
+
+/// What starting a container asks of the network service.
+pub struct SandboxRequest<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub network: &'a ContainerNetwork,
+    pub port_bindings: &'a PortMap,
+    pub exposed: Vec<String>,
+    pub publish_all: bool,
+}
+
+fn forbidden(message: String) -> EngineError {
+    EngineError::new(ErrorKind::Forbidden, message)
+}
+
+fn new_endpoint_id() -> String {
+    crate::containers::new_id()
+}
+
+impl NetworkService {
+    /// The network namespace file of a container.
+    pub fn sandbox_path(&self, id: &str) -> PathBuf {
+        self.netns_dir.join(id)
+    }
+
+    fn taken_ports(&self, except: &str) -> Taken {
+        self.published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(id, _)| id.as_str() != except)
+            .flat_map(|(_, rules)| rules.iter().map(|r| (r.proto, r.host_ip, r.host_port)))
+            .collect()
+    }
+
+    /// Takes an address on `net` for container `id`, and records the attachment.
+    fn join(
+        &self,
+        net: &Arc<Network>,
+        id: &str,
+        name: &str,
+        asked: &EndpointSettings,
+    ) -> EngineResult<EndpointSettings> {
+        if net.attachments().contains_key(id) {
+            return Err(forbidden(format!(
+                "endpoint with name {name} already exists in network {}",
+                net.rec.name
+            )));
+        }
+        let wanted_ip = asked
+            .ipam_config
+            .as_ref()
+            .map(|c| c.ipv4_address.as_str())
+            .filter(|s| !s.is_empty());
+        let (ip, gateway, prefix) = {
+            let mut pool = net.pool();
+            let Some(pool) = pool.as_mut() else {
+                return Err(EngineError::internal(format!(
+                    "network {} has no address pool",
+                    net.rec.name
+                )));
+            };
+            let ip = match wanted_ip {
+                Some(s) => {
+                    let ip: Ipv4Addr = s.parse().map_err(|_| {
+                        EngineError::invalid(format!("invalid IPv4 address: {s}"))
+                    })?;
+                    pool.take(ip).map_err(|e| EngineError::invalid(e.to_string()))?
+                }
+                None => pool
+                    .allocate()
+                    .map_err(|e| EngineError::invalid(e.to_string()))?,
+            };
+            (ip, pool.gateway, pool.subnet.prefix)
+        };
+        let asked_mac = asked
+            .driver_opts
+            .as_ref()
+            .and_then(|o| o.get(MAC_OPTION).cloned())
+            .filter(|m| !m.is_empty());
+        let mac = match &asked_mac {
+            Some(m) => m.clone(),
+            None => berth_network::link::format_mac(&berth_network::link::mac_for(ip)),
+        };
+        let endpoint_id = new_endpoint_id();
+        let mut aliases = asked.aliases.clone().unwrap_or_default();
+        if net.has_dns() {
+            let short = &id[..12.min(id.len())];
+            if !aliases.iter().any(|a| a == short) {
+                aliases.push(short.to_string());
+            }
+            // The name first: it is what a reverse lookup answers.
+            net.dns_records.insert(name, ip);
+            for a in &aliases {
+                net.dns_records.insert(a, ip);
+            }
+        }
+        net.attachments().insert(
+            id.to_string(),
+            Attachment {
+                container_name: name.to_string(),
+                endpoint_id: endpoint_id.clone(),
+                ip,
+                mac: mac.clone(),
+            },
+        );
+        Ok(EndpointSettings {
+            ipam_config: asked.ipam_config.clone(),
+            links: asked.links.clone(),
+            aliases: (!aliases.is_empty()).then_some(aliases),
+            network_id: net.rec.id.clone(),
+            endpoint_id,
+            gateway: if net.rec.internal {
+                String::new()
+            } else {
+                gateway.to_string()
+            },
+            ip_address: ip.to_string(),
+            ip_prefix_len: i64::from(prefix),
+            mac_address: mac,
+            driver_opts: asked.driver_opts.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// Gives back container `id`'s address and names on `net`.
+    fn leave(&self, net: &Arc<Network>, id: &str) {
+        if let Some(a) = net.attachments().remove(id) {
+            net.dns_records.remove_ip(a.ip);
+            if let Some(pool) = net.pool().as_mut() {
+                pool.release(a.ip);
+            }
+        }
+    }
+
+    /// The network an endpoint belongs to: by its recorded ID, else by name.
+    fn network_of(&self, name: &str, e: &EndpointSettings) -> EngineResult<Arc<Network>> {
+        if !e.network_id.is_empty() {
+            if let Ok(n) = self.find(&e.network_id) {
+                return Ok(n);
+            }
+        }
+        self.find(name)
+    }
+
+    /// Step one of a start: addresses and host ports for every network the container is
+    /// on. Nothing on the host changes.
+    pub async fn plan(&self, req: &SandboxRequest<'_>) -> EngineResult<ContainerNetwork> {
+        let _g = self.changes.lock().await;
+        let mut out = ContainerNetwork {
+            primary: req.network.primary.clone(),
+            sandbox_key: Some(self.sandbox_path(req.id)),
+            ..Default::default()
+        };
+        let mut order: Vec<&String> = req.network.networks.keys().collect();
+        order.sort_by_key(|n| *n != &req.network.primary);
+        let result: EngineResult<()> = async {
+            for (i, name) in order.iter().enumerate() {
+                let asked = &req.network.networks[*name];
+                let net = self.network_of(name, asked)?;
+                if !net.rec.is_bridge() {
+                    return Err(EngineError::invalid(format!(
+                        "container cannot be connected to network {} of driver {} together with others",
+                        net.rec.name, net.rec.driver
+                    )));
+                }
+                self.ensure_ready(&net).await?;
+                let settled = self.join(&net, req.id, req.name, asked)?;
+                out.networks.insert((*name).clone(), settled);
+                out.interfaces.insert((*name).clone(), format!("eth{i}"));
+            }
+            let (map, publishes) = ports::resolve(
+                req.name,
+                req.port_bindings,
+                &req.exposed,
+                req.publish_all,
+                &self.taken_ports(req.id),
+            )?;
+            if !publishes.is_empty() {
+                let (bridge, ip) = self.primary_target(&out)?;
+                let rules = publishes
+                    .into_iter()
+                    .map(|p| PortRule {
+                        proto: p.proto,
+                        host_ip: p.host_ip,
+                        host_port: p.host_port,
+                        container_ip: ip,
+                        container_port: p.container_port,
+                        bridge: bridge.clone(),
+                    })
+                    .collect();
+                self.published
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(req.id.to_string(), rules);
+            }
+            out.ports = map;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            self.forget(req.id, &out);
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// The bridge and address published ports of a sandbox lead to.
+    fn primary_target(&self, state: &ContainerNetwork) -> EngineResult<(String, Ipv4Addr)> {
+        let (name, e) = state
+            .networks
+            .get_key_value(&state.primary)
+            .or_else(|| state.networks.iter().next())
+            .ok_or_else(|| {
+                EngineError::invalid("ports can be published only on a bridge network")
+            })?;
+        let net = self.network_of(name, e)?;
+        let ip = e
+            .ip_address
+            .parse()
+            .map_err(|_| EngineError::internal(format!("bad address {:?}", e.ip_address)))?;
+        Ok((net.rec.bridge.clone(), ip))
+    }
+
+    /// Drops a plan's reservations (addresses, names, ports) from memory.
+    fn forget(&self, id: &str, state: &ContainerNetwork) {
+        for (name, e) in &state.networks {
+            if let Ok(net) = self.network_of(name, e) {
+                self.leave(&net, id);
+            }
+        }
+        self.published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// Step two: the namespace, a veth per network, and the firewall rules. On failure
+    /// everything of the plan is undone.
+    pub async fn build(&self, id: &str, state: &ContainerNetwork) -> EngineResult<()> {
+        let result = self.build_inner(state).await;
+        if let Err(e) = result {
+            self.teardown(id, state).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn build_inner(&self, state: &ContainerNetwork) -> EngineResult<()> {
+        let Some(key) = state.sandbox_key.clone() else {
+            return Ok(());
+        };
+        let path = key.clone();
+        tokio::task::spawn_blocking(move || berth_network::netns::create(&path))
+            .await
+            .map_err(|e| EngineError::internal(e.to_string()))?
+            .map_err(|e| EngineError::internal(format!("creating network namespace: {e}")))?;
+        let mut order: Vec<&String> = state.networks.keys().collect();
+        order.sort_by_key(|n| *n != &state.primary);
+        for name in order {
+            self.attach_endpoint(name, &state.networks[name], state, &key)
+                .await?;
+        }
+        let _g = self.changes.lock().await;
+        self.apply_firewall().await
+    }
+
+    async fn attach_endpoint(
+        &self,
+        name: &str,
+        e: &EndpointSettings,
+        state: &ContainerNetwork,
+        key: &std::path::Path,
+    ) -> EngineResult<()> {
+        let net = self.network_of(name, e)?;
+        let ip: Ipv4Addr = e
+            .ip_address
+            .parse()
+            .map_err(|_| EngineError::internal(format!("bad address {:?}", e.ip_address)))?;
+        let mac = berth_network::link::parse_mac(&e.mac_address)
+            .map_err(|err| EngineError::invalid(err.to_string()))?;
+        let endpoint = Endpoint {
+            host_ifname: berth_network::veth_name(&e.endpoint_id),
+            bridge: net.rec.bridge.clone(),
+            netns: key.to_path_buf(),
+            ifname: state
+                .interfaces
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| "eth0".into()),
+            address: ip,
+            prefix_len: e.ip_prefix_len as u8,
+            gateway: e.gateway.parse().ok(),
+            mac,
+            mtu: net.rec.mtu(),
+        };
+        self.links()
+            .await?
+            .attach(&endpoint)
+            .await
+            .map_err(|err| {
+                EngineError::internal(format!(
+                    "connecting to network {}: {err}",
+                    net.rec.name
+                ))
+            })
+    }
+
+    /// Undoes whatever exists of a sandbox: veths, namespace, names, addresses, ports.
+    /// Safe to run on a sandbox that was never (or only partly) built, and twice.
+    pub async fn teardown(&self, id: &str, state: &ContainerNetwork) {
+        if let Ok(links) = self.links().await {
+            for e in state.networks.values().filter(|e| !e.endpoint_id.is_empty()) {
+                let veth = berth_network::veth_name(&e.endpoint_id);
+                if let Err(err) = links.detach(&veth).await {
+                    tracing::warn!(%id, %veth, error = %err, "removing a veth");
+                }
+            }
+        }
+        if let Some(key) = state.sandbox_key.clone() {
+            let removed =
+                tokio::task::spawn_blocking(move || berth_network::netns::remove(&key)).await;
+            if let Ok(Err(err)) = removed {
+                tracing::warn!(%id, error = %err, "removing a network namespace");
+            }
+        }
+        let _g = self.changes.lock().await;
+        self.forget(id, state);
+        if let Err(e) = self.apply_firewall().await {
+            tracing::warn!(%id, error = %e.message, "updating the firewall");
+        }
+    }
+
+    /// A running container's attachments, known again at engine start.
+    pub(super) fn restore(&self, name: &str, state: &ContainerNetwork) {
+        let Some(key) = &state.sandbox_key else {
+            return;
+        };
+        let id = key
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default()
+            .to_string();
+        for (net_name, e) in &state.networks {
+            let Ok(net) = self.network_of(net_name, e) else {
+                continue;
+            };
+            let Ok(ip) = e.ip_address.parse::<Ipv4Addr>() else {
+                continue;
+            };
+            if let Some(pool) = net.pool().as_mut() {
+                let _ = pool.take(ip);
+            }
+            if net.has_dns() {
+                net.dns_records.insert(name, ip);
+                for a in e.aliases.iter().flatten() {
+                    net.dns_records.insert(a, ip);
+                }
+            }
+            net.attachments().insert(
+                id.clone(),
+                Attachment {
+                    container_name: name.to_string(),
+                    endpoint_id: e.endpoint_id.clone(),
+                    ip,
+                    mac: e.mac_address.clone(),
+                },
+            );
+        }
+        let mut rules = Vec::new();
+        if let Ok((bridge, ip)) = self.primary_target(state) {
+            for (key, bindings) in &state.ports {
+                let Ok((container_port, proto)) = ports::parse_key(key) else {
+                    continue;
+                };
+                for b in bindings.iter().flatten() {
+                    let Ok(host_port) = b.host_port.parse() else {
+                        continue;
+                    };
+                    rules.push(PortRule {
+                        proto,
+                        host_ip: b.host_ip.parse().ok().filter(|i: &Ipv4Addr| !i.is_unspecified()),
+                        host_port,
+                        container_ip: ip,
+                        container_port,
+                        bridge: bridge.clone(),
+                    });
+                }
+            }
+        }
+        if !rules.is_empty() {
+            self.published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, rules);
+        }
+    }
+
+    /// A running container joins one more network (`network connect`). Returns the
+    /// endpoint as connected; the caller records it.
+    pub async fn connect_running(
+        &self,
+        id: &str,
+        name: &str,
+        state: &ContainerNetwork,
+        net_name: &str,
+        asked: &EndpointSettings,
+    ) -> EngineResult<(EndpointSettings, String)> {
+        let net = self.find(net_name)?;
+        let key = state.sandbox_key.clone().ok_or_else(|| {
+            EngineError::internal("the container has no network namespace")
+        })?;
+        let used: Vec<&String> = state.interfaces.values().collect();
+        let ifname = (0..)
+            .map(|i| format!("eth{i}"))
+            .find(|n| !used.contains(&n))
+            .unwrap_or_else(|| "eth9".into());
+        let settled = {
+            let _g = self.changes.lock().await;
+            self.ensure_ready(&net).await?;
+            self.join(&net, id, name, asked)?
+        };
+        let mut with = state.clone();
+        with.interfaces.insert(net.rec.name.clone(), ifname.clone());
+        if let Err(e) = self.attach_endpoint(&net.rec.name, &settled, &with, &key).await {
+            let _g = self.changes.lock().await;
+            self.leave(&net, id);
+            return Err(e);
+        }
+        let _g = self.changes.lock().await;
+        self.apply_firewall().await?;
+        Ok((settled, ifname))
+    }
+
+    /// A running container leaves one network (`network disconnect`).
+    pub async fn disconnect_running(&self, id: &str, net_name: &str, e: &EndpointSettings) {
+        if let Ok(links) = self.links().await {
+            let _ = links.detach(&berth_network::veth_name(&e.endpoint_id)).await;
+        }
+        if let Ok(net) = self.network_of(net_name, e) {
+            let _g = self.changes.lock().await;
+            self.leave(&net, id);
+            if let Err(err) = self.apply_firewall().await {
+                tracing::warn!(%id, error = %err.message, "updating the firewall");
+            }
+        }
+    }
+
+    /// Docker's checks of a container's requested endpoints, at create and connect: aliases
+    /// and fixed addresses only on user networks, addresses inside the subnet.
+    pub fn check_endpoint(&self, net_name: &str, e: &EndpointSettings) -> EngineResult<Arc<Network>> {
+        let net = self.find(net_name)?;
+        let user_network = net.rec.is_bridge() && !net.is_default_bridge();
+        if e.aliases.as_ref().is_some_and(|a| !a.is_empty()) && !user_network {
+            return Err(EngineError::invalid(
+                "network-scoped alias is supported only for containers in user defined networks",
+            ));
+        }
+        if let Some(ip) = e
+            .ipam_config
+            .as_ref()
+            .map(|c| c.ipv4_address.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            if !user_network {
+                return Err(EngineError::invalid(
+                    "user specified IP address is supported on user defined networks only",
+                ));
+            }
+            let addr: Ipv4Addr = ip
+                .parse()
+                .map_err(|_| EngineError::invalid(format!("invalid IPv4 address: {ip}")))?;
+            if net.rec.subnet.is_some_and(|s| !s.contains(addr)) {
+                return Err(EngineError::invalid(format!(
+                    "no configured subnet or ip-range contain the IP address {ip}"
+                )));
+            }
+        }
+        Ok(net)
+    }
+
+    /// The gateway of the default bridge (what `--add-host name:host-gateway` means).
+    pub fn host_gateway(&self) -> Option<Ipv4Addr> {
+        let net = self.find("bridge").ok()?;
+        let gw = net.pool().as_ref().map(|p| p.gateway);
+        gw
+    }
+
+    /// The DNS server a container on `state`'s networks uses: the gateway of its first user
+    /// network, or None (the host's resolvers) on the default bridge.
+    pub fn nameserver_for(&self, state: &ContainerNetwork) -> Option<Ipv4Addr> {
+        let mut order: Vec<(&String, &EndpointSettings)> = state.networks.iter().collect();
+        order.sort_by_key(|(n, _)| *n != &state.primary);
+        order.into_iter().find_map(|(name, e)| {
+            let net = self.network_of(name, e).ok()?;
+            if !net.has_dns() {
+                return None;
+            }
+            let gw = net.pool().as_ref().map(|p| p.gateway);
+            gw
+        })
+    }
+}
