@@ -37,6 +37,7 @@ pub struct App {
 
 pub use crate::app_container_fs::*;
 pub use crate::app_containers::*;
+pub use crate::app_networks::*;
 pub use crate::app_ops::*;
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +100,9 @@ pub enum Command {
     Image(ImageCommand),
     /// Return low-level information on Berth objects
     Inspect(InspectArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Show the history of an image
     History(HistoryArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -208,7 +212,7 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub size: bool,
     /// Return JSON for specified type
-    #[arg(long = "type", value_name = "TYPE", value_parser = ["image", "container"])]
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["image", "container", "network"])]
     pub kind: Option<String>,
     #[arg(required = true, value_name = "NAME|ID")]
     pub names: Vec<String>,

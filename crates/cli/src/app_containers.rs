@@ -144,9 +144,8 @@ pub struct CreateFlags {
     /// Write the container ID to the file
     #[arg(long)]
     pub cidfile: Option<PathBuf>,
-    /// Connect a container to a network
-    #[arg(long = "network", alias = "net", default_value = "default")]
-    pub network: String,
+    #[command(flatten)]
+    pub net: crate::app_networks::ContainerNetworkFlags,
     /// IPC mode to use
     #[arg(long)]
     pub ipc: Option<String>,

@@ -4,6 +4,7 @@
 pub mod app;
 mod app_container_fs;
 mod app_containers;
+mod app_networks;
 mod app_ops;
 mod commands;
 mod context;

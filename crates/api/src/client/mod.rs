@@ -8,6 +8,7 @@ mod endpoints;
 mod events;
 mod exec;
 mod host;
+mod networks;
 mod stream;
 mod transport;
 
@@ -28,6 +29,7 @@ pub use containers::{AttachParams, Hijacked, LogsParams};
 pub use endpoints::{ImportOptions, RemoveOptions};
 pub use events::EventStream;
 pub use host::{Host, HostError, DEFAULT_SOCKET};
+pub use networks::NetworkCreateOptions;
 pub use stream::{
     body_from_blocking_reader, body_from_reader, body_into_reader, JsonLines, JsonMessageStream,
 };

@@ -1,9 +1,10 @@
-//! `image inspect` and `inspect`: the engine's JSON documents, or a template over each.
+//! `image inspect`, `container inspect`, `network inspect` and `inspect`: the engine's JSON
+//! documents, or a template over each.
 
 use berth_api::Client;
 use serde_json::Value;
 
-use crate::app::{ContainerInspectArgs, ImageInspectArgs, InspectArgs};
+use crate::app::{ContainerInspectArgs, ImageInspectArgs, InspectArgs, NetworkInspectArgs};
 use crate::error::{CliError, CliResult};
 use crate::format::render_inspect;
 
@@ -67,14 +68,30 @@ pub async fn containers(client: &Client, args: ContainerInspectArgs) -> CliResul
     .await
 }
 
+async fn network(client: &Client, name: String, verbose: bool) -> Result<Option<Value>, CliError> {
+    match client.network_inspect(&name, verbose).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn networks(client: &Client, args: NetworkInspectArgs) -> CliResult {
+    inspect_each(&args.networks, args.format.as_deref(), "network", |n| {
+        network(client, n, args.verbose)
+    })
+    .await
+}
+
 /// `berth inspect`: any object by name or ID; without `--type`, containers are tried
-/// before images, in docker's order.
+/// before images, then networks, in docker's order.
 pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
     let kind = args.kind.clone();
     let size = args.size;
     let missing = match kind.as_deref() {
         Some("image") => "image",
         Some("container") => "container",
+        Some("network") => "network",
         _ => "object",
     };
     inspect_each(&args.names, args.format.as_deref(), missing, |n| {
@@ -83,9 +100,13 @@ pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
             match kind.as_deref() {
                 Some("container") => container(client, n, size).await,
                 Some("image") => image(client, n).await,
+                Some("network") => network(client, n, false).await,
                 _ => match container(client, n.clone(), size).await? {
                     Some(v) => Ok(Some(v)),
-                    None => image(client, n).await,
+                    None => match image(client, n.clone()).await? {
+                        Some(v) => Ok(Some(v)),
+                        None => network(client, n, false).await,
+                    },
                 },
             }
         }

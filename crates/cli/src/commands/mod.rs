@@ -6,6 +6,7 @@ mod events;
 mod image_ops;
 mod images;
 mod inspect;
+mod networks;
 mod system;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -37,6 +38,7 @@ pub async fn run(app: App) -> CliResult {
             inspect::images(&client().await?, args).await
         }
         Command::Inspect(args) => inspect::any(&client().await?, args).await,
+        Command::Network(cmd) => networks::network(&client().await?, cmd).await,
         Command::History(args) | Command::Image(ImageCommand::History(args)) => {
             image_ops::history(&client().await?, args).await
         }

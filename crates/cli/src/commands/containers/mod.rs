@@ -3,11 +3,13 @@
 mod copy;
 mod copy_extract;
 mod copy_local;
+mod endpoints;
 mod exec;
 mod fs;
 mod logs;
 mod manage;
 mod ops;
+mod ports;
 mod ps;
 mod request;
 mod run;

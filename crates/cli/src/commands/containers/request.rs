@@ -1,5 +1,6 @@
 //! From `run`/`create` flags to the Engine API's create request, with docker's parsing of
-//! sizes, CPU counts, ulimits, env files, restart policies and health checks.
+//! sizes, CPU counts, ulimits, env files, restart policies and health checks; ports and
+//! networks are read by `ports` and `endpoints`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,8 @@ use berth_api::types::{
     ContainerConfig, ContainerCreateRequest, HealthConfig, HostConfig, LogConfig, RestartPolicy,
     Ulimit,
 };
+
+use super::{endpoints, ports};
 
 use crate::app::CreateFlags;
 use crate::error::{CliError, CliResult};
@@ -157,6 +160,8 @@ pub fn build(
     attach_stderr: bool,
     auto_remove: bool,
 ) -> CliResult<ContainerCreateRequest> {
+    let net = endpoints::networking(&f.net)?;
+    let ports = ports::parse(&f.net.publish, &f.net.expose).map_err(|e| bad(e.to_string()))?;
     let mut env = Vec::new();
     for file in &f.env_file {
         env.extend(read_kv_file(file, true)?);
@@ -220,6 +225,8 @@ pub fn build(
         labels: (!labels.is_empty()).then(|| split_kv(&labels)),
         stop_signal: f.stop_signal.clone().unwrap_or_default(),
         stop_timeout: f.stop_timeout,
+        exposed_ports: (!ports.exposed.is_empty()).then_some(ports.exposed),
+        mac_address: net.mac_address,
         ..Default::default()
     };
     let size = |s: &Option<String>| {
@@ -286,7 +293,16 @@ pub fn build(
         },
         restart_policy: restart_policy(&f.restart)?,
         auto_remove,
-        network_mode: f.network.clone(),
+        network_mode: net.network_mode,
+        port_bindings: Some(
+            ports
+                .bindings
+                .into_iter()
+                .map(|(port, b)| (port, Some(b)))
+                .collect(),
+        ),
+        publish_all_ports: f.net.publish_all,
+        links: net.links,
         ipc_mode: f.ipc.clone().unwrap_or_default(),
         pid_mode: f.pid.clone().unwrap_or_default(),
         uts_mode: f.uts.clone().unwrap_or_default(),
@@ -301,7 +317,7 @@ pub fn build(
     Ok(ContainerCreateRequest {
         config,
         host_config: host,
-        networking_config: None,
+        networking_config: Some(net.config),
     })
 }
 
@@ -318,6 +334,10 @@ fn security_opts(opts: &[String]) -> CliResult<Vec<String>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "request_net_tests.rs"]
+mod net_tests;
 
 #[cfg(test)]
 mod tests {
