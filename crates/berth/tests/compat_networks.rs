@@ -11,14 +11,27 @@ use common::{assert_contains, docker, eventually, images, net, Daemon};
 
 fn engine() -> Daemon {
     let d = Daemon::start();
-    d.load(&images::docker_archive(&[net::netbox().tagged("netbox:latest")]));
+    d.load(&images::docker_archive(&[
+        net::netbox().tagged("netbox:latest")
+    ]));
     d
 }
 
 #[test]
 fn docker_cli_network_commands() {
     let d = engine();
-    let id = docker::ok(&d, &["network", "create", "--subnet", "10.198.3.0/24", "--label", "team=a", "dnet"]);
+    let id = docker::ok(
+        &d,
+        &[
+            "network",
+            "create",
+            "--subnet",
+            "10.198.3.0/24",
+            "--label",
+            "team=a",
+            "dnet",
+        ],
+    );
     let id = id.trim();
     assert_eq!(id.len(), 64);
     let ls = docker::ok(&d, &["network", "ls"]);
@@ -29,11 +42,41 @@ fn docker_cli_network_commands() {
     assert_contains(&ls, "none");
     let q = docker::ok(&d, &["network", "ls", "-q", "--filter", "label=team=a"]);
     assert_eq!(q.trim(), &id[..12]);
-    let subnet = docker::ok(&d, &["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "dnet"]);
+    let subnet = docker::ok(
+        &d,
+        &[
+            "network",
+            "inspect",
+            "-f",
+            "{{(index .IPAM.Config 0).Subnet}}",
+            "dnet",
+        ],
+    );
     assert_eq!(subnet.trim(), "10.198.3.0/24");
 
-    docker::ok(&d, &["run", "-d", "--name", "s1", "--network", "dnet", "netbox", "sleep", "1000"]);
-    let ip = docker::ok(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.dnet.IPAddress}}", "s1"]);
+    docker::ok(
+        &d,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "s1",
+            "--network",
+            "dnet",
+            "netbox",
+            "sleep",
+            "1000",
+        ],
+    );
+    let ip = docker::ok(
+        &d,
+        &[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.dnet.IPAddress}}",
+            "s1",
+        ],
+    );
     assert!(ip.trim().starts_with("10.198.3."), "{ip}");
     docker::ok(&d, &["network", "connect", "bridge", "s1"]);
     docker::ok(&d, &["network", "disconnect", "bridge", "s1"]);
@@ -98,7 +141,13 @@ services:
     }
     assert_contains(&d.ok(&["network", "ls"]), "shop_default");
     eventually("the client reaches web and api by service name", || {
-        let r = d.run(&["exec", "shop_client_1", "sh", "-c", "wget -qO- http://web/ && wget -qO- http://api:8080/"]);
+        let r = d.run(&[
+            "exec",
+            "shop_client_1",
+            "sh",
+            "-c",
+            "wget -qO- http://web/ && wget -qO- http://api:8080/",
+        ]);
         r.status == 0 && r.stdout.contains("hello") && r.stdout.contains("api-ok")
     });
     let published = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));

@@ -12,7 +12,9 @@ use std::time::Duration;
 use super::images::{busybox_layer, layer, Image};
 
 /// The busybox applets the network tests use, beyond the base image's.
-const NET_APPLETS: [&str; 8] = ["ip", "nc", "httpd", "wget", "nslookup", "ping", "ifconfig", "route"];
+const NET_APPLETS: [&str; 8] = [
+    "ip", "nc", "httpd", "wget", "nslookup", "ping", "ifconfig", "route",
+];
 
 /// `udp-echo`, compiled once per test process as a static binary.
 fn udp_echo() -> Vec<u8> {
@@ -51,7 +53,10 @@ pub fn netbox() -> Image {
 }
 
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip (iproute2)");
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("ip (iproute2)");
     assert!(
         out.status.success(),
         "ip {args:?}: {}",
@@ -89,11 +94,21 @@ impl Outside {
             near,
             far,
         };
-        ip(&["link", "add", &host_side, "type", "veth", "peer", "name", &peer]);
+        ip(&[
+            "link", "add", &host_side, "type", "veth", "peer", "name", &peer,
+        ]);
         ip(&["link", "set", &peer, "netns", &name]);
         ip(&["addr", "add", &format!("{near}/30"), "dev", &host_side]);
         ip(&["link", "set", &host_side, "up"]);
-        ip(&["-n", &name, "addr", "add", &format!("{far}/30"), "dev", &peer]);
+        ip(&[
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{far}/30"),
+            "dev",
+            &peer,
+        ]);
         ip(&["-n", &name, "link", "set", &peer, "up"]);
         ip(&["-n", &name, "link", "set", "lo", "up"]);
         o
@@ -117,8 +132,12 @@ impl Outside {
 
 impl Drop for Outside {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.host_side]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_side])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -144,13 +163,18 @@ pub fn udp_ask(addr: SocketAddr, what: &str) -> Option<String> {
 
 /// The host's first IPv4 address that is neither loopback nor on a bridge or veth.
 pub fn host_address() -> Option<Ipv4Addr> {
-    let out = Command::new("ip").args(["-4", "-o", "addr", "show"]).output().ok()?;
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
         let dev = *f.get(1)?;
         let skip = dev == "lo"
-            || ["bt-", "br-", "berth", "docker", "veth", "bo"].iter().any(|p| dev.starts_with(p));
+            || ["bt-", "br-", "berth", "docker", "veth", "bo"]
+                .iter()
+                .any(|p| dev.starts_with(p));
         if skip {
             return None;
         }

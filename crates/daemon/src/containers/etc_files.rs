@@ -187,8 +187,17 @@ mod tests {
         assert!(hosts(&["nocolon".into()], None, &[], "c1").is_err());
         let gw = Ipv4Addr::new(10, 200, 0, 1);
         let own = [Ipv4Addr::new(10, 200, 0, 2)];
-        let h = hosts(&["host.docker.internal:host-gateway".into()], Some(gw), &own, "c1").unwrap();
-        assert!(h.ends_with("10.200.0.1\thost.docker.internal\n10.200.0.2\tc1\n"), "{h}");
+        let h = hosts(
+            &["host.docker.internal:host-gateway".into()],
+            Some(gw),
+            &own,
+            "c1",
+        )
+        .unwrap();
+        assert!(
+            h.ends_with("10.200.0.1\thost.docker.internal\n10.200.0.2\tc1\n"),
+            "{h}"
+        );
         assert!(hosts(&["x:host-gateway".into()], None, &[], "c1").is_err());
     }
 }

@@ -93,7 +93,10 @@ impl ContainerService {
             },
             mounts: Vec::new(),
             config: rec.config.clone(),
-            network_settings: super::networking::settings_json(&rec, &self.networks.default_bridge()),
+            network_settings: super::networking::settings_json(
+                &rec,
+                &self.networks.default_bridge(),
+            ),
             ..Default::default()
         })
     }

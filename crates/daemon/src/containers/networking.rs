@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use berth_api::types::{
-    ContainerConfig, EndpointSettings, HostConfig, NetworkingConfig,
-};
+use berth_api::types::{ContainerConfig, EndpointSettings, HostConfig, NetworkingConfig};
 use berth_runtime::spec::NsMode;
 
 use super::record::{ContainerRecord, Status};
@@ -61,10 +59,11 @@ impl ContainerService {
         };
         match mode(mode_name) {
             Mode::Container(other) => {
-                self.find(other).map_err(|_| {
-                    EngineError::not_found(format!("No such container: {other}"))
-                })?;
-                if !host.port_bindings.as_ref().is_none_or(|p| p.is_empty()) || host.publish_all_ports {
+                self.find(other)
+                    .map_err(|_| EngineError::not_found(format!("No such container: {other}")))?;
+                if !host.port_bindings.as_ref().is_none_or(|p| p.is_empty())
+                    || host.publish_all_ports
+                {
                     return Err(EngineError::invalid(
                         "conflicting options: port publishing and the container type network mode",
                     ));
@@ -92,7 +91,11 @@ impl ContainerService {
         let mut networks = BTreeMap::new();
         let primary_cfg = asked
             .get(mode_name)
-            .or_else(|| (mode_name == "bridge").then(|| asked.get("default")).flatten())
+            .or_else(|| {
+                (mode_name == "bridge")
+                    .then(|| asked.get("default"))
+                    .flatten()
+            })
             .cloned()
             .unwrap_or_default();
         let add = |networks: &mut BTreeMap<String, EndpointSettings>,
@@ -309,7 +312,13 @@ impl ContainerService {
             r.network.networks.remove(&net.rec.name);
             r.network.interfaces.remove(&net.rec.name);
             if r.network.primary == net.rec.name {
-                r.network.primary = r.network.networks.keys().next().cloned().unwrap_or_default();
+                r.network.primary = r
+                    .network
+                    .networks
+                    .keys()
+                    .next()
+                    .cloned()
+                    .unwrap_or_default();
             }
         })?;
         self.announce_network("disconnect", &net.rec.id, &net.rec.name, &rec.id);

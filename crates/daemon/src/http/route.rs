@@ -294,9 +294,18 @@ mod tests {
 
     #[test]
     fn network_routes() {
-        assert_eq!(route(Method::GET, "/v1.41/networks"), Ok(Route::NetworkList));
-        assert_eq!(route(Method::POST, "/networks/create"), Ok(Route::NetworkCreate));
-        assert_eq!(route(Method::POST, "/networks/prune"), Ok(Route::NetworkPrune));
+        assert_eq!(
+            route(Method::GET, "/v1.41/networks"),
+            Ok(Route::NetworkList)
+        );
+        assert_eq!(
+            route(Method::POST, "/networks/create"),
+            Ok(Route::NetworkCreate)
+        );
+        assert_eq!(
+            route(Method::POST, "/networks/prune"),
+            Ok(Route::NetworkPrune)
+        );
         assert_eq!(
             route(Method::GET, "/networks/n1"),
             Ok(Route::NetworkInspect("n1".into()))
@@ -317,7 +326,10 @@ mod tests {
             route(Method::GET, "/networks/n1/connect"),
             Err(RouteError::MethodNotAllowed)
         );
-        assert_eq!(route(Method::GET, "/networks/n1/x"), Err(RouteError::NotFound));
+        assert_eq!(
+            route(Method::GET, "/networks/n1/x"),
+            Err(RouteError::NotFound)
+        );
     }
 
     #[test]

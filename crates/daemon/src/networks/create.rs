@@ -366,7 +366,8 @@ impl NetworkService {
         let existing = all.iter().find(|n| n.rec.name == "bridge").cloned();
         if let Some(net) = &existing {
             let same_bridge = net.rec.bridge == self.settings.bridge;
-            let same_bip = bip.is_none_or(|(gw, s)| net.rec.subnet == Some(s) && net.rec.gateway == Some(gw));
+            let same_bip =
+                bip.is_none_or(|(gw, s)| net.rec.subnet == Some(s) && net.rec.gateway == Some(gw));
             if same_bridge && same_bip {
                 return Ok(());
             }
@@ -413,10 +414,19 @@ impl NetworkService {
         rec.subnet = Some(subnet);
         rec.gateway = gateway;
         rec.options = BTreeMap::from([
-            ("com.docker.network.bridge.default_bridge".into(), "true".into()),
+            (
+                "com.docker.network.bridge.default_bridge".into(),
+                "true".into(),
+            ),
             ("com.docker.network.bridge.enable_icc".into(), "true".into()),
-            ("com.docker.network.bridge.enable_ip_masquerade".into(), "true".into()),
-            ("com.docker.network.bridge.host_binding_ipv4".into(), "0.0.0.0".into()),
+            (
+                "com.docker.network.bridge.enable_ip_masquerade".into(),
+                "true".into(),
+            ),
+            (
+                "com.docker.network.bridge.host_binding_ipv4".into(),
+                "0.0.0.0".into(),
+            ),
             (OPT_BRIDGE_NAME.into(), self.settings.bridge.clone()),
             (OPT_MTU.into(), "1500".into()),
         ]);
@@ -484,7 +494,10 @@ mod tests {
             err(request("10.9.0.0/24", "", "10.9.1.0/25")),
             "no matching subnet for range 10.9.1.0/25"
         );
-        assert_eq!(err(request("10.9.0/24", "", "")), "invalid CIDR address: 10.9.0/24");
+        assert_eq!(
+            err(request("10.9.0/24", "", "")),
+            "invalid CIDR address: 10.9.0/24"
+        );
         assert!(err(request("10.9.0.1/24", "", "")).contains("host bits"));
         assert!(err(request("", "10.9.0.1", "")).contains("needs a subnet"));
         assert!(err(request("10.9.0.0/24", "nope", "")).contains("invalid gateway address"));

@@ -19,7 +19,11 @@ pub fn enable_forwarding(bridge: &str) -> EngineResult<()> {
     let set = |r: Result<(), berth_network::sysctl::SysctlError>, what: &str| {
         r.map_err(|e| EngineError::internal(format!("setting {what}: {e}")))
     };
-    if berth_network::sysctl::get("net.ipv4.ip_forward").ok().as_deref() != Some("1") {
+    if berth_network::sysctl::get("net.ipv4.ip_forward")
+        .ok()
+        .as_deref()
+        != Some("1")
+    {
         set(
             berth_network::sysctl::set("net.ipv4.ip_forward", "1"),
             "net.ipv4.ip_forward",
@@ -45,7 +49,11 @@ pub fn routed_subnets() -> Vec<Subnet> {
 }
 
 fn parse_routes(text: &str) -> Vec<Subnet> {
-    let hex_addr = |s: &str| u32::from_str_radix(s, 16).ok().map(|v| Ipv4Addr::from(v.swap_bytes()));
+    let hex_addr = |s: &str| {
+        u32::from_str_radix(s, 16)
+            .ok()
+            .map(|v| Ipv4Addr::from(v.swap_bytes()))
+    };
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -53,7 +61,9 @@ fn parse_routes(text: &str) -> Vec<Subnet> {
             let dest = hex_addr(f.get(1)?)?;
             let mask = hex_addr(f.get(7)?)?;
             let prefix = u32::from(mask).count_ones() as u8;
-            (prefix > 0).then(|| Subnet::new(dest, prefix).ok()).flatten()
+            (prefix > 0)
+                .then(|| Subnet::new(dest, prefix).ok())
+                .flatten()
         })
         .collect()
 }
@@ -89,7 +99,8 @@ mod tests {
 
     #[test]
     fn routes_are_read_from_proc() {
-        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+        let text =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
             eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
             eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
             docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
@@ -111,6 +122,8 @@ mod tests {
         assert_eq!(c[127].to_string(), "10.207.240.0/20");
         let docker: Subnet = "172.16.0.0/12".parse().unwrap();
         let podman: Subnet = "10.88.0.0/16".parse().unwrap();
-        assert!(c.iter().all(|s| !s.overlaps(&docker) && !s.overlaps(&podman)));
+        assert!(c
+            .iter()
+            .all(|s| !s.overlaps(&docker) && !s.overlaps(&podman)));
     }
 }

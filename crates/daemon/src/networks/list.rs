@@ -107,9 +107,15 @@ impl NetworkService {
                 let kind = if rec.predefined { "builtin" } else { "custom" };
                 one_of(filters.get("driver"), &rec.driver)
                     && (filters.get("id").is_empty()
-                        || filters.get("id").iter().any(|p| rec.id.starts_with(p.as_str())))
+                        || filters
+                            .get("id")
+                            .iter()
+                            .any(|p| rec.id.starts_with(p.as_str())))
                     && (filters.get("name").is_empty()
-                        || filters.get("name").iter().any(|p| rec.name.contains(p.as_str())))
+                        || filters
+                            .get("name")
+                            .iter()
+                            .any(|p| rec.name.contains(p.as_str())))
                     && one_of(filters.get("scope"), "local")
                     && one_of(filters.get("type"), kind)
                     && crate::images::labels_match(&rec.labels, filters.get("label"))
@@ -134,7 +140,9 @@ pub fn matches_prune(
     let until = match filters.get("until") {
         [] => None,
         [v] => Some(crate::timefmt::parse_time_filter(v, now).ok_or_else(|| {
-            EngineError::invalid(format!("invalid filter 'until={v}': not a time or duration"))
+            EngineError::invalid(format!(
+                "invalid filter 'until={v}': not a time or duration"
+            ))
         })?),
         _ => {
             return Err(EngineError::invalid(

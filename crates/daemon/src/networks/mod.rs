@@ -173,7 +173,9 @@ impl NetworkService {
         if let Some(n) = all.iter().find(|n| n.rec.name == name) {
             return Ok(n.clone());
         }
-        let mut found = all.iter().filter(|n| !name.is_empty() && n.rec.id.starts_with(name));
+        let mut found = all
+            .iter()
+            .filter(|n| !name.is_empty() && n.rec.id.starts_with(name));
         match (found.next(), found.next()) {
             (Some(n), None) => Ok(n.clone()),
             (Some(_), Some(_)) => Err(EngineError::invalid(format!(
@@ -200,7 +202,8 @@ impl NetworkService {
         if !net.rec.is_bridge() || net.ready.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let (Some(subnet), Some(gateway)) = (net.rec.subnet, net.pool().as_ref().map(|p| p.gateway))
+        let (Some(subnet), Some(gateway)) =
+            (net.rec.subnet, net.pool().as_ref().map(|p| p.gateway))
         else {
             return Err(EngineError::internal(format!(
                 "network {} has no subnet",
@@ -211,25 +214,23 @@ impl NetworkService {
             .await?
             .ensure_bridge(&net.rec.bridge, gateway, subnet.prefix, net.rec.mtu())
             .await
-            .map_err(|e| EngineError::internal(format!("creating bridge {}: {e}", net.rec.bridge)))?;
+            .map_err(|e| {
+                EngineError::internal(format!("creating bridge {}: {e}", net.rec.bridge))
+            })?;
         host::enable_forwarding(&net.rec.bridge)?;
         if net.has_dns() {
             let mut dns = net.dns.lock().await;
             if dns.is_none() {
                 let upstreams = host::upstream_resolvers();
-                let server = berth_network::dns::serve(
-                    gateway,
-                    53,
-                    net.dns_records.clone(),
-                    upstreams,
-                )
-                .await
-                .map_err(|e| {
-                    EngineError::internal(format!(
-                        "starting the DNS server of network {} on {gateway}:53: {e}",
-                        net.rec.name
-                    ))
-                })?;
+                let server =
+                    berth_network::dns::serve(gateway, 53, net.dns_records.clone(), upstreams)
+                        .await
+                        .map_err(|e| {
+                            EngineError::internal(format!(
+                                "starting the DNS server of network {} on {gateway}:53: {e}",
+                                net.rec.name
+                            ))
+                        })?;
                 *dns = Some(server);
             }
         }
@@ -251,7 +252,9 @@ impl NetworkService {
                     masquerade: n
                         .rec
                         .option_bool("com.docker.network.bridge.enable_ip_masquerade", true),
-                    icc: n.rec.option_bool("com.docker.network.bridge.enable_icc", true),
+                    icc: n
+                        .rec
+                        .option_bool("com.docker.network.bridge.enable_icc", true),
                 })
             })
             .collect();

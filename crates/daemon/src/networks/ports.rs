@@ -115,7 +115,8 @@ fn random_port(proto: Proto, ip: Option<Ipv4Addr>, taken: &Taken) -> Option<u16>
 }
 
 fn display_ip(ip: Option<Ipv4Addr>) -> String {
-    ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into())
+    ip.map(|i| i.to_string())
+        .unwrap_or_else(|| "0.0.0.0".into())
 }
 
 /// Resolves what a container asks to publish. `endpoint` names it in errors, as docker's do.
@@ -193,7 +194,8 @@ pub fn resolve(
     }
     for key in exposed {
         if let Ok((port, proto)) = parse_key(key) {
-            out.entry(format!("{port}/{}", proto_name(proto))).or_insert(None);
+            out.entry(format!("{port}/{}", proto_name(proto)))
+                .or_insert(None);
         }
     }
     Ok((out, publishes))
@@ -219,7 +221,11 @@ mod tests {
     }
 
     fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     }
 
     #[test]
@@ -228,8 +234,14 @@ mod tests {
         assert_eq!(parse_key("53/udp").unwrap(), (53, Proto::Udp));
         assert_eq!(parse_key("8080").unwrap(), (8080, Proto::Tcp));
         assert!(parse_key("80/sctp").unwrap_err().message.contains("SCTP"));
-        assert_eq!(parse_key("x/tcp").unwrap_err().message, "invalid containerPort: x");
-        assert_eq!(parse_key("80/icmp").unwrap_err().message, "invalid proto: icmp");
+        assert_eq!(
+            parse_key("x/tcp").unwrap_err().message,
+            "invalid containerPort: x"
+        );
+        assert_eq!(
+            parse_key("80/icmp").unwrap_err().message,
+            "invalid proto: icmp"
+        );
     }
 
     #[test]
@@ -255,17 +267,44 @@ mod tests {
     fn taken_ports_are_refused() {
         let p = free_port();
         let taken = Taken::from([(Proto::Tcp, None, p)]);
-        let err = resolve("web", &map(&[("80/tcp", "", &p.to_string())]), &[], false, &taken)
-            .unwrap_err();
-        assert!(err.message.contains("port is already allocated"), "{}", err.message);
+        let err = resolve(
+            "web",
+            &map(&[("80/tcp", "", &p.to_string())]),
+            &[],
+            false,
+            &taken,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("port is already allocated"),
+            "{}",
+            err.message
+        );
         // The same port over UDP is another port.
-        assert!(resolve("web", &map(&[("80/udp", "", &p.to_string())]), &[], false, &taken).is_ok());
+        assert!(resolve(
+            "web",
+            &map(&[("80/udp", "", &p.to_string())]),
+            &[],
+            false,
+            &taken
+        )
+        .is_ok());
 
         let busy = TcpListener::bind("0.0.0.0:0").unwrap();
         let port = busy.local_addr().unwrap().port().to_string();
-        let err = resolve("web", &map(&[("80/tcp", "", &port)]), &[], false, &Taken::new())
-            .unwrap_err();
-        assert!(err.message.contains("address already in use"), "{}", err.message);
+        let err = resolve(
+            "web",
+            &map(&[("80/tcp", "", &port)]),
+            &[],
+            false,
+            &Taken::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("address already in use"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -273,11 +312,34 @@ mod tests {
         let busy = TcpListener::bind("0.0.0.0:0").unwrap();
         let first = busy.local_addr().unwrap().port();
         let range = format!("{first}-{}", first + 5);
-        let (out, _) =
-            resolve("web", &map(&[("80/tcp", "", &range)]), &[], false, &Taken::new()).unwrap();
-        let got: u16 = out["80/tcp"].as_ref().unwrap()[0].host_port.parse().unwrap();
+        let (out, _) = resolve(
+            "web",
+            &map(&[("80/tcp", "", &range)]),
+            &[],
+            false,
+            &Taken::new(),
+        )
+        .unwrap();
+        let got: u16 = out["80/tcp"].as_ref().unwrap()[0]
+            .host_port
+            .parse()
+            .unwrap();
         assert!(got > first && got <= first + 5);
-        assert!(resolve("w", &map(&[("80/tcp", "", "9-3")]), &[], false, &Taken::new()).is_err());
-        assert!(resolve("w", &map(&[("80/tcp", "::1", "")]), &[], false, &Taken::new()).is_err());
+        assert!(resolve(
+            "w",
+            &map(&[("80/tcp", "", "9-3")]),
+            &[],
+            false,
+            &Taken::new()
+        )
+        .is_err());
+        assert!(resolve(
+            "w",
+            &map(&[("80/tcp", "::1", "")]),
+            &[],
+            false,
+            &Taken::new()
+        )
+        .is_err());
     }
 }

@@ -100,7 +100,9 @@ impl NetworkRecord {
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
             {
                 Ok(rec) => out.push(rec),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "skipping a network record"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "skipping a network record")
+                }
             }
         }
         out

@@ -147,10 +147,11 @@ impl NetworkService {
             };
             let ip = match wanted_ip {
                 Some(s) => {
-                    let ip: Ipv4Addr = s.parse().map_err(|_| {
-                        EngineError::invalid(format!("invalid IPv4 address: {s}"))
-                    })?;
-                    pool.take(ip).map_err(|e| EngineError::invalid(e.to_string()))?
+                    let ip: Ipv4Addr = s
+                        .parse()
+                        .map_err(|_| EngineError::invalid(format!("invalid IPv4 address: {s}")))?;
+                    pool.take(ip)
+                        .map_err(|e| EngineError::invalid(e.to_string()))?
                 }
                 None => pool
                     .allocate()
@@ -379,23 +380,20 @@ impl NetworkService {
             mac,
             mtu: net.rec.mtu(),
         };
-        self.links()
-            .await?
-            .attach(&endpoint)
-            .await
-            .map_err(|err| {
-                EngineError::internal(format!(
-                    "connecting to network {}: {err}",
-                    net.rec.name
-                ))
-            })
+        self.links().await?.attach(&endpoint).await.map_err(|err| {
+            EngineError::internal(format!("connecting to network {}: {err}", net.rec.name))
+        })
     }
 
     /// Undoes whatever exists of a sandbox: veths, namespace, names, addresses, ports.
     /// Safe to run on a sandbox that was never (or only partly) built, and twice.
     pub async fn teardown(&self, id: &str, state: &ContainerNetwork) {
         if let Ok(links) = self.links().await {
-            for e in state.networks.values().filter(|e| !e.endpoint_id.is_empty()) {
+            for e in state
+                .networks
+                .values()
+                .filter(|e| !e.endpoint_id.is_empty())
+            {
                 let veth = berth_network::veth_name(&e.endpoint_id);
                 if let Err(err) = links.detach(&veth).await {
                     tracing::warn!(%id, %veth, error = %err, "removing a veth");
@@ -464,7 +462,11 @@ impl NetworkService {
                     };
                     rules.push(PortRule {
                         proto,
-                        host_ip: b.host_ip.parse().ok().filter(|i: &Ipv4Addr| !i.is_unspecified()),
+                        host_ip: b
+                            .host_ip
+                            .parse()
+                            .ok()
+                            .filter(|i: &Ipv4Addr| !i.is_unspecified()),
                         host_port,
                         container_ip: ip,
                         container_port,
@@ -492,9 +494,10 @@ impl NetworkService {
         asked: &EndpointSettings,
     ) -> EngineResult<(EndpointSettings, String)> {
         let net = self.find(net_name)?;
-        let key = state.sandbox_key.clone().ok_or_else(|| {
-            EngineError::internal("the container has no network namespace")
-        })?;
+        let key = state
+            .sandbox_key
+            .clone()
+            .ok_or_else(|| EngineError::internal("the container has no network namespace"))?;
         let used: Vec<&String> = state.interfaces.values().collect();
         let ifname = (0..)
             .map(|i| format!("eth{i}"))
@@ -507,7 +510,10 @@ impl NetworkService {
         };
         let mut with = state.clone();
         with.interfaces.insert(net.rec.name.clone(), ifname.clone());
-        if let Err(e) = self.attach_endpoint(&net.rec.name, &settled, &with, &key).await {
+        if let Err(e) = self
+            .attach_endpoint(&net.rec.name, &settled, &with, &key)
+            .await
+        {
             let _g = self.changes.lock().await;
             self.leave(&net, id);
             return Err(e);
@@ -520,7 +526,9 @@ impl NetworkService {
     /// A running container leaves one network (`network disconnect`).
     pub async fn disconnect_running(&self, id: &str, net_name: &str, e: &EndpointSettings) {
         if let Ok(links) = self.links().await {
-            let _ = links.detach(&berth_network::veth_name(&e.endpoint_id)).await;
+            let _ = links
+                .detach(&berth_network::veth_name(&e.endpoint_id))
+                .await;
         }
         if let Ok(net) = self.network_of(net_name, e) {
             let _g = self.changes.lock().await;
@@ -533,7 +541,11 @@ impl NetworkService {
 
     /// Docker's checks of a container's requested endpoints, at create and connect: aliases
     /// and fixed addresses only on user networks, addresses inside the subnet.
-    pub fn check_endpoint(&self, net_name: &str, e: &EndpointSettings) -> EngineResult<Arc<Network>> {
+    pub fn check_endpoint(
+        &self,
+        net_name: &str,
+        e: &EndpointSettings,
+    ) -> EngineResult<Arc<Network>> {
         let net = self.find(net_name)?;
         let user_network = net.rec.is_bridge() && !net.is_default_bridge();
         if e.aliases.as_ref().is_some_and(|a| !a.is_empty()) && !user_network {

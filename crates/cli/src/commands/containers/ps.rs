@@ -79,14 +79,102 @@ pub fn row(c: &ContainerSummary, trunc: bool) -> Value {
         "CreatedAt": created.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %z %Z").to_string(),
         "Status": c.status,
         "State": c.state,
-        "Ports": "",
+        "Ports": ports_text(&c.ports),
         "Names": names.join(","),
         "Size": size_text(c),
         "Labels": labels.join(","),
         "Mounts": "",
-        "Networks": c.host_config.get("NetworkMode").cloned().unwrap_or_default(),
+        "Networks": networks_text(c),
         "LocalVolumes": "0",
     })
+}
+
+/// The networks column: the names of the networks the container is on.
+fn networks_text(c: &ContainerSummary) -> String {
+    match c
+        .network_settings
+        .get("Networks")
+        .and_then(Value::as_object)
+    {
+        Some(m) if !m.is_empty() => m.keys().cloned().collect::<Vec<_>>().join(","),
+        _ => c
+            .host_config
+            .get("NetworkMode")
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// The ports column as docker writes it: `0.0.0.0:8080->80/tcp` for published ports,
+/// `80/tcp` for exposed ones, runs of consecutive ports folded into ranges.
+pub fn ports_text(ports: &[Value]) -> String {
+    struct P {
+        ip: String,
+        public: u64,
+        private: u64,
+        kind: String,
+    }
+    let mut list: Vec<P> = ports
+        .iter()
+        .map(|p| P {
+            ip: p["IP"].as_str().unwrap_or_default().to_string(),
+            public: p["PublicPort"].as_u64().unwrap_or(0),
+            private: p["PrivatePort"].as_u64().unwrap_or(0),
+            kind: p["Type"].as_str().unwrap_or("tcp").to_string(),
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        (&a.kind, &a.ip, a.public == 0, a.private, a.public).cmp(&(
+            &b.kind,
+            &b.ip,
+            b.public == 0,
+            b.private,
+            b.public,
+        ))
+    });
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < list.len() {
+        let first = &list[i];
+        let mut j = i;
+        while j + 1 < list.len() {
+            let (cur, next) = (&list[j], &list[j + 1]);
+            let follows = next.kind == cur.kind
+                && next.ip == cur.ip
+                && next.private == cur.private + 1
+                && (cur.public == 0) == (next.public == 0)
+                && (cur.public == 0 || next.public == cur.public + 1);
+            if !follows {
+                break;
+            }
+            j += 1;
+        }
+        let last = &list[j];
+        let span = |a: u64, b: u64| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        };
+        let private = span(first.private, last.private);
+        if first.public == 0 {
+            out.push(format!("{private}/{}", first.kind));
+        } else {
+            let ip = if first.ip.contains(':') {
+                format!("[{}]", first.ip)
+            } else {
+                first.ip.clone()
+            };
+            out.push(format!(
+                "{ip}:{}->{private}/{}",
+                span(first.public, last.public),
+                first.kind
+            ));
+        }
+        i = j + 1;
+    }
+    out.join(", ")
 }
 
 pub async fn ps(client: &Client, args: PsArgs) -> CliResult {
@@ -124,6 +212,29 @@ pub async fn ps(client: &Client, args: PsArgs) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_fold_into_dockers_column() {
+        let p = |ip: &str, public: u64, private: u64, kind: &str| {
+            if public == 0 {
+                json!({"PrivatePort": private, "Type": kind})
+            } else {
+                json!({"IP": ip, "PublicPort": public, "PrivatePort": private, "Type": kind})
+            }
+        };
+        let ports = vec![
+            p("0.0.0.0", 8081, 81, "tcp"),
+            p("0.0.0.0", 8080, 80, "tcp"),
+            p("", 0, 443, "tcp"),
+            p("127.0.0.1", 5353, 53, "udp"),
+            p("::", 8080, 80, "tcp"),
+        ];
+        assert_eq!(
+            ports_text(&ports),
+            "443/tcp, 0.0.0.0:8080-8081->80-81/tcp, [::]:8080->80/tcp, 127.0.0.1:5353->53/udp"
+        );
+        assert_eq!(ports_text(&[]), "");
+    }
 
     #[test]
     fn rows_look_like_dockers() {
