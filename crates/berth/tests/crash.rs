@@ -11,13 +11,16 @@ use std::time::Duration;
 use common::images::{docker_archive, Image};
 use common::{eventually, Daemon};
 
+/// Mounts under `dir`, but for the engine's network namespace directory, which stays a
+/// mount point of its own while the engine runs (as iproute2's /run/netns does).
 fn mounts_under(dir: &std::path::Path) -> Vec<String> {
     let prefix = dir.to_string_lossy().to_string();
+    let netns_dir = dir.join("exec/netns").to_string_lossy().to_string();
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .filter(|p| p.starts_with(&prefix))
+        .filter(|p| p.starts_with(&prefix) && *p != netns_dir)
         .map(str::to_string)
         .collect()
 }

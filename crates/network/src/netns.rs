@@ -207,6 +207,20 @@ pub fn remove(path: &Path) -> Result<()> {
     }
 }
 
+/// Undoes what [`create`] did to `dir` (its bind mount onto itself) once it holds no
+/// namespace file: for an engine stopping with no container running. Files still there are
+/// left alone, and so is the mount.
+pub fn release_dir(dir: &Path) -> Result<()> {
+    let _serial = SHARE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    if !list(dir)?.is_empty() {
+        return Ok(());
+    }
+    match mount::unmount(dir, UnmountFlags::DETACH) {
+        Ok(()) | Err(Errno::INVAL) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(NetnsError::io(dir, "unmounting the directory", e)),
+    }
+}
+
 /// Names of the namespace files in `dir`, sorted (for reconciling what a crashed daemon
 /// left behind). A missing directory has none.
 pub fn list(dir: &Path) -> Result<Vec<String>> {

@@ -113,6 +113,9 @@ pub struct NetworkService {
     changes: tokio::sync::Mutex<()>,
     /// The ports each running container publishes, by container ID.
     published: Mutex<HashMap<String, Vec<PortRule>>>,
+    /// What the firewall table holds now, when this engine wrote it: a change that leaves
+    /// the ruleset as it was (a container with no published port) costs no netlink batch.
+    applied: Mutex<Option<Ruleset>>,
     events: Arc<EventBus>,
 }
 
@@ -139,6 +142,7 @@ impl NetworkService {
             links: tokio::sync::OnceCell::new(),
             changes: tokio::sync::Mutex::new(()),
             published: Mutex::new(HashMap::new()),
+            applied: Mutex::new(None),
             events,
         };
         for rec in NetworkRecord::load_all(&svc.dir) {
@@ -258,7 +262,7 @@ impl NetworkService {
                 })
             })
             .collect();
-        let ports = self
+        let mut ports: Vec<PortRule> = self
             .published
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -266,16 +270,30 @@ impl NetworkService {
             .flatten()
             .cloned()
             .collect();
+        // In a stable order, so an unchanged state compares equal to what was applied.
+        ports.sort_by_key(|p| (p.host_port, p.host_ip, p.container_ip, p.container_port, p.proto as u8));
         Ruleset { networks, ports }
     }
 
     /// Replaces the firewall table with what the state asks for. Called with `changes` held.
     async fn apply_firewall(&self) -> EngineResult<()> {
         let rules = self.ruleset();
+        let unchanged = self
+            .applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            == Some(&rules);
+        if unchanged {
+            return Ok(());
+        }
+        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.firewall
             .apply(&rules)
             .await
-            .map_err(|e| EngineError::internal(format!("programming the firewall: {e}")))
+            .map_err(|e| EngineError::internal(format!("programming the firewall: {e}")))?;
+        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = Some(rules);
+        Ok(())
     }
 
     /// Brings the host in line with the records at engine start: the default networks exist,
@@ -311,6 +329,10 @@ impl NetworkService {
         }
         if let Err(e) = self.firewall.remove().await {
             tracing::warn!(error = %e, "removing the firewall table");
+        }
+        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Err(e) = berth_network::netns::release_dir(&self.netns_dir) {
+            tracing::warn!(error = %e, "unmounting the network namespace directory");
         }
         if let Ok(links) = self.links().await {
             for net in self.all().into_iter().filter(|n| n.rec.is_bridge()) {
