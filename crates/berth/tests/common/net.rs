@@ -33,8 +33,7 @@ fn udp_echo() -> Vec<u8> {
         assert!(st.success(), "compiling udp-echo");
         out
     });
-    let bytes = std::fs::read(path).unwrap();
-    bytes
+    std::fs::read(path).unwrap()
 }
 
 /// busybox with its network applets, `udp-echo`, and /www/index.html saying `hello`.

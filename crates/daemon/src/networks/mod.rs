@@ -271,7 +271,15 @@ impl NetworkService {
             .cloned()
             .collect();
         // In a stable order, so an unchanged state compares equal to what was applied.
-        ports.sort_by_key(|p| (p.host_port, p.host_ip, p.container_ip, p.container_port, p.proto as u8));
+        ports.sort_by_key(|p| {
+            (
+                p.host_port,
+                p.host_ip,
+                p.container_ip,
+                p.container_port,
+                p.proto as u8,
+            )
+        });
         Ruleset { networks, ports }
     }
 
