@@ -144,7 +144,10 @@ fn engine_killed_in_the_middle_of_operations() {
         d.ok(&["rm", "-f", id]);
     }
     assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
-    assert_eq!(mounts_under(d.dir.path()), Vec::<String>::new());
+    // Network namespaces are unmounted in the background, just after removal.
+    common::eventually("nothing of the containers is mounted", || {
+        mounts_under(d.dir.path()).is_empty()
+    });
     assert_eq!(cgroups_left(&d.cgroup_parent()), Vec::<String>::new());
     assert_eq!(processes_mentioning(d.dir.path()), Vec::<String>::new());
 }

@@ -174,7 +174,6 @@ fn a_port_in_use_is_a_clear_error_and_leaves_nothing() {
     let d = engine();
     let busy = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = busy.local_addr().unwrap().port();
-    let veths = net::links_with_prefix("veth");
     let r = d.fails(&[
         "run",
         "-d",
@@ -187,8 +186,9 @@ fn a_port_in_use_is_a_clear_error_and_leaves_nothing() {
         "10",
     ]);
     assert_contains(&r.stderr, "address already in use");
-    assert_eq!(net::links_with_prefix("veth"), veths);
-    assert!(common::list_dir(&d.exec_root().join("netns")).is_empty());
+    eventually("no veth or namespace is left", || {
+        common::list_dir(&d.exec_root().join("netns")).is_empty()
+    });
     // The port is still the engine's to give once it is free.
     drop(busy);
     d.ok(&["start", "taken"]);
@@ -470,7 +470,6 @@ fn nothing_is_left_after_rm_and_after_the_engine_stops() {
         bridge.trim().to_string()
     };
     assert!(net::link_exists(&user_bridge));
-    let before = net::links_with_prefix("veth");
     d.ok(&[
         "run",
         "-d",
@@ -484,10 +483,14 @@ fn nothing_is_left_after_rm_and_after_the_engine_stops() {
         "sleep",
         "1000",
     ]);
-    assert_eq!(net::links_with_prefix("veth").len(), before.len() + 1);
+    let endpoint = inspect(&d, "aa", "{{.NetworkSettings.Networks.tmpnet.EndpointID}}");
+    let veth = format!("veth{}", &endpoint[..11]);
+    assert!(net::link_exists(&veth), "{veth}");
     d.ok(&["rm", "-f", "aa"]);
-    assert_eq!(net::links_with_prefix("veth"), before);
-    assert!(common::list_dir(&d.exec_root().join("netns")).is_empty());
+    // The veth and namespace go in the background, soon after.
+    eventually("no veth or namespace is left", || {
+        !net::link_exists(&veth) && common::list_dir(&d.exec_root().join("netns")).is_empty()
+    });
     d.ok(&["network", "rm", "tmpnet"]);
     assert!(!net::link_exists(&user_bridge));
     d.stop();

@@ -187,16 +187,24 @@ impl ContainerService {
             exposed,
             publish_all: rec.host_config.publish_all_ports,
         };
+        let t0 = std::time::Instant::now();
         let plan = self.networks.plan(&req).await?;
         let dir = self.data_dir(&rec.id);
         if let Err(e) = c.update(&dir, |r| r.network = plan.clone()) {
             self.networks.teardown(&rec.id, &plan).await;
             return Err(e);
         }
+        let t1 = std::time::Instant::now();
         if let Err(e) = self.networks.build(&rec.id, &plan).await {
             let _ = c.update(&dir, |r| r.network = plan.stopped());
             return Err(e);
         }
+        tracing::debug!(
+            id = %rec.id,
+            plan_us = (t1 - t0).as_micros() as u64,
+            build_us = t1.elapsed().as_micros() as u64,
+            "sandbox made"
+        );
         Ok(())
     }
 
@@ -206,9 +214,11 @@ impl ContainerService {
         if !rec.network.has_sandbox() {
             return;
         }
+        let t0 = std::time::Instant::now();
         self.networks.teardown(&rec.id, &rec.network).await;
         let dir = self.data_dir(&rec.id);
         let _ = c.update(&dir, |r| r.network = r.network.stopped());
+        tracing::debug!(id = %rec.id, us = t0.elapsed().as_micros() as u64, "sandbox removed");
     }
 
     /// The nameserver a container's resolv.conf names: its user network's DNS server.

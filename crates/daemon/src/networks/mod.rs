@@ -116,6 +116,8 @@ pub struct NetworkService {
     /// What the firewall table holds now, when this engine wrote it: a change that leaves
     /// the ruleset as it was (a container with no published port) costs no netlink batch.
     applied: Mutex<Option<Ruleset>>,
+    /// Sandboxes being deleted in the background.
+    background: tokio_util::task::TaskTracker,
     events: Arc<EventBus>,
 }
 
@@ -143,6 +145,7 @@ impl NetworkService {
             changes: tokio::sync::Mutex::new(()),
             published: Mutex::new(HashMap::new()),
             applied: Mutex::new(None),
+            background: tokio_util::task::TaskTracker::new(),
             events,
         };
         for rec in NetworkRecord::load_all(&svc.dir) {
@@ -313,6 +316,7 @@ impl NetworkService {
         for (name, state) in running {
             self.restore(name, state);
         }
+        self.remove_stray_sandboxes(running).await;
         for net in self.all() {
             if net.rec.is_bridge() {
                 if let Err(e) = self.ensure_ready(&net).await {
@@ -326,6 +330,8 @@ impl NetworkService {
     /// At a clean stop with no container running, the engine leaves nothing on the host:
     /// no firewall table, no bridge, no DNS listener.
     pub async fn shutdown(&self, containers_running: bool) {
+        self.background.close();
+        self.background.wait().await;
         let _g = self.changes.lock().await;
         for net in self.all() {
             if let Some(server) = net.dns.lock().await.take() {
@@ -355,6 +361,25 @@ impl NetworkService {
     /// The default bridge's device name.
     pub fn default_bridge(&self) -> String {
         self.settings.bridge.clone()
+    }
+
+    /// Namespace files no running container owns: left by an engine that crashed while
+    /// removing them.
+    async fn remove_stray_sandboxes(&self, running: &[(String, ContainerNetwork)]) {
+        let owned: Vec<&std::path::Path> = running
+            .iter()
+            .filter_map(|(_, s)| s.sandbox_key.as_deref())
+            .collect();
+        let Ok(files) = berth_network::netns::list(&self.netns_dir) else {
+            return;
+        };
+        for f in files {
+            let path = self.netns_dir.join(&f);
+            if !owned.contains(&path.as_path()) {
+                tracing::info!(sandbox = %f, "removing a network namespace left by a crash");
+                self.remove_sandbox(&f, &[], Some(path)).await;
+            }
+        }
     }
 
     fn announce(&self, action: &str, net: &NetworkRecord, extra: &[(&str, &str)]) {

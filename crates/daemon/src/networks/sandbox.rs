@@ -323,7 +323,7 @@ impl NetworkService {
 
     /// Step two: the namespace, a veth per network, and the firewall rules. On failure
     /// everything of the plan is undone.
-    pub async fn build(&self, id: &str, state: &ContainerNetwork) -> EngineResult<()> {
+    pub async fn build(self: &Arc<Self>, id: &str, state: &ContainerNetwork) -> EngineResult<()> {
         let result = self.build_inner(state).await;
         if let Err(e) = result {
             self.teardown(id, state).await;
@@ -387,30 +387,54 @@ impl NetworkService {
 
     /// Undoes whatever exists of a sandbox: veths, namespace, names, addresses, ports.
     /// Safe to run on a sandbox that was never (or only partly) built, and twice.
-    pub async fn teardown(&self, id: &str, state: &ContainerNetwork) {
+    ///
+    /// Addresses, names and published ports go at once (the firewall is updated before this
+    /// returns); the veths and the namespace go in the background, because the kernel takes
+    /// about 10 ms to delete a veth pair and nothing waits on that. An engine stopping waits
+    /// for them ([`NetworkService::shutdown`]); one that crashes first finds the namespace
+    /// file at its next start and removes it then.
+    pub async fn teardown(self: &Arc<Self>, id: &str, state: &ContainerNetwork) {
+        {
+            let _g = self.changes.lock().await;
+            self.forget(id, state);
+            if let Err(e) = self.apply_firewall().await {
+                tracing::warn!(%id, error = %e.message, "updating the firewall");
+            }
+        }
+        let veths: Vec<String> = state
+            .networks
+            .values()
+            .filter(|e| !e.endpoint_id.is_empty())
+            .map(|e| berth_network::veth_name(&e.endpoint_id))
+            .collect();
+        let key = state.sandbox_key.clone();
+        let svc = self.clone();
+        let id = id.to_string();
+        self.background.spawn(async move {
+            svc.remove_sandbox(&id, &veths, key).await;
+        });
+    }
+
+    /// Deletes a sandbox's veths and namespace file (either may be gone already).
+    pub(super) async fn remove_sandbox(
+        &self,
+        id: &str,
+        veths: &[String],
+        key: Option<std::path::PathBuf>,
+    ) {
         if let Ok(links) = self.links().await {
-            for e in state
-                .networks
-                .values()
-                .filter(|e| !e.endpoint_id.is_empty())
-            {
-                let veth = berth_network::veth_name(&e.endpoint_id);
-                if let Err(err) = links.detach(&veth).await {
+            for veth in veths {
+                if let Err(err) = links.detach(veth).await {
                     tracing::warn!(%id, %veth, error = %err, "removing a veth");
                 }
             }
         }
-        if let Some(key) = state.sandbox_key.clone() {
+        if let Some(key) = key {
             let removed =
                 tokio::task::spawn_blocking(move || berth_network::netns::remove(&key)).await;
             if let Ok(Err(err)) = removed {
                 tracing::warn!(%id, error = %err, "removing a network namespace");
             }
-        }
-        let _g = self.changes.lock().await;
-        self.forget(id, state);
-        if let Err(e) = self.apply_firewall().await {
-            tracing::warn!(%id, error = %e.message, "updating the firewall");
         }
     }
 
