@@ -261,6 +261,20 @@ fn user_networks_resolve_names_and_aliases_and_are_isolated() {
     ]);
     assert!(!r.stdout.contains(&site_ip));
 
+    // A renamed container is found by its new name.
+    d.ok(&["rename", "site", "shop"]);
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "netbox",
+        "nslookup",
+        "shop",
+    ]);
+    assert_contains(&out, &site_ip);
+    d.ok(&["rename", "shop", "site"]);
+
     let inspect_net = d.ok(&["network", "inspect", "front"]);
     assert_contains(&inspect_net, &format!("{site_ip}/"));
     assert_contains(&inspect_net, "\"Name\": \"site\"");
@@ -373,6 +387,51 @@ fn fixed_addresses_and_mac_on_a_user_network() {
     assert_contains(&r.stderr, "already exists");
     assert!(!d.ok(&["network", "ls"]).contains("overlap"));
     d.ok(&["network", "rm", "fixed"]);
+}
+
+#[test]
+fn networks_and_links_survive_an_engine_restart() {
+    let mut d = engine();
+    d.ok(&["network", "create", "--subnet", "10.197.5.0/24", "keep"]);
+    web(&d, "kept", &["--network", "keep"]);
+    let ip = inspect(&d, "kept", "{{.NetworkSettings.Networks.keep.IPAddress}}");
+    d.restart();
+    let subnet = d.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Subnet}}",
+        "keep",
+    ]);
+    assert_eq!(subnet.trim(), "10.197.5.0/24");
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "keep",
+        "netbox",
+        "sh",
+        "-c",
+        "nslookup kept; wget -qO- http://kept/",
+    ]);
+    assert_contains(&out, &ip);
+    assert_contains(&out, "hello");
+
+    // A legacy link on the default bridge is an /etc/hosts entry.
+    web(&d, "linked", &[]);
+    let linked_ip = inspect(&d, "linked", "{{.NetworkSettings.IPAddress}}");
+    let hosts = d.ok(&[
+        "run",
+        "--rm",
+        "--link",
+        "linked:db",
+        "netbox",
+        "cat",
+        "/etc/hosts",
+    ]);
+    assert_contains(&hosts, &format!("{linked_ip}\tdb"));
+    d.ok(&["rm", "-f", "kept", "linked"]);
+    d.ok(&["network", "rm", "keep"]);
 }
 
 #[test]

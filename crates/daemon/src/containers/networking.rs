@@ -451,11 +451,13 @@ impl ContainerService {
             .values()
             .filter_map(|e| e.ip_address.parse().ok())
             .collect();
+        let mut extra_hosts = host.extra_hosts.clone().unwrap_or_default();
+        extra_hosts.extend(self.link_entries(rec)?);
         super::etc_files::write(
             data,
             &super::etc_files::EtcInput {
                 hostname: &rec.config.hostname,
-                extra_hosts: host.extra_hosts.as_deref().unwrap_or(&[]),
+                extra_hosts: &extra_hosts,
                 dns: host.dns.as_deref().unwrap_or(&[]),
                 search: host.dns_search.as_deref().unwrap_or(&[]),
                 options: host.dns_options.as_deref().unwrap_or(&[]),
@@ -464,5 +466,43 @@ impl ContainerService {
                 host_gateway: self.networks.host_gateway(),
             },
         )
+    }
+}
+
+impl ContainerService {
+    /// Legacy `--link NAME[:ALIAS]`: /etc/hosts entries (`alias name` → the linked
+    /// container's address), as docker writes them. The linked container must be running.
+    fn link_entries(&self, rec: &ContainerRecord) -> EngineResult<Vec<String>> {
+        let mut out = Vec::new();
+        for link in rec.host_config.links.iter().flatten() {
+            let (name, alias) = match link.split_once(':') {
+                Some((n, a)) => (n, a.rsplit('/').next().unwrap_or(a)),
+                None => (link.as_str(), link.as_str()),
+            };
+            let name = name.trim_start_matches('/');
+            let other = self
+                .find(name)
+                .map_err(|_| EngineError::invalid(format!("could not get container for {name}")))?;
+            let o = other.record();
+            if o.state.status != Status::Running {
+                return Err(EngineError::invalid(format!(
+                    "Cannot link to a non running container: /{} AS /{}/{alias}",
+                    o.name, rec.name
+                )));
+            }
+            let ip = o
+                .network
+                .networks
+                .values()
+                .find_map(|e| (!e.ip_address.is_empty()).then(|| e.ip_address.clone()));
+            if let Some(ip) = ip {
+                // One `host:ip` entry per name, so /etc/hosts lists the alias and the name.
+                out.push(format!("{alias}:{ip}"));
+                if alias != o.name {
+                    out.push(format!("{}:{ip}", o.name));
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -52,6 +52,8 @@ impl ContainerService {
             }
         };
         drop(taken);
+        // Its neighbours on user networks find it by the new name only.
+        self.networks.rename_container(&rec.id, &old, &new);
         self.announce(&rec, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }

@@ -600,6 +600,20 @@ impl NetworkService {
         Ok(net)
     }
 
+    /// A renamed container answers to its new name in its networks' DNS.
+    pub fn rename_container(&self, id: &str, old: &str, new: &str) {
+        for net in self.all() {
+            let mut attachments = net.attachments();
+            if let Some(a) = attachments.get_mut(id) {
+                a.container_name = new.to_string();
+                if net.has_dns() {
+                    net.dns_records.remove(old, a.ip);
+                    net.dns_records.insert(new, a.ip);
+                }
+            }
+        }
+    }
+
     /// The gateway of the default bridge (what `--add-host name:host-gateway` means).
     pub fn host_gateway(&self) -> Option<Ipv4Addr> {
         let net = self.find("bridge").ok()?;
