@@ -96,6 +96,28 @@ fn egress_reaches_another_host_through_nat() {
     assert_eq!(line.trim(), "from-container");
     // Masqueraded: the other host sees this host's address, not the container's.
     assert_eq!(peer.ip(), std::net::IpAddr::V4(outside.near));
+
+    // A server on the host itself, through the host's own address.
+    if let Some(host) = net::host_address() {
+        let listener = std::net::TcpListener::bind((host, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            use std::io::Read;
+            s.read_to_string(&mut line).unwrap();
+            line
+        });
+        d.ok(&[
+            "run",
+            "--rm",
+            "netbox",
+            "sh",
+            "-c",
+            &format!("echo to-host | nc {host} {port}"),
+        ]);
+        assert_eq!(server.join().unwrap().trim(), "to-host");
+    }
 }
 
 #[test]

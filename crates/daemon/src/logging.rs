@@ -17,7 +17,11 @@ fn filter(level: LogLevel) -> EnvFilter {
     std::env::var("BERTH_LOG")
         .ok()
         .and_then(|s| EnvFilter::try_new(s).ok())
-        .unwrap_or_else(|| EnvFilter::new(level.as_filter()))
+        .unwrap_or_else(|| {
+            // The netlink library logs every error reply at warn, and Berth asks on purpose
+            // for links that may not exist yet; Berth reports the failures that matter.
+            EnvFilter::new(format!("{},nlink=error", level.as_filter()))
+        })
 }
 
 pub fn init(level: LogLevel, format: LogFormat) -> LogControl {

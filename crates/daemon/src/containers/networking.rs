@@ -191,7 +191,7 @@ impl ContainerService {
         let plan = self.networks.plan(&req).await?;
         let dir = self.data_dir(&rec.id);
         if let Err(e) = c.update(&dir, |r| r.network = plan.clone()) {
-            self.networks.teardown(&rec.id, &plan).await;
+            self.networks.teardown(&rec.id, &plan, false).await;
             return Err(e);
         }
         let t1 = std::time::Instant::now();
@@ -215,10 +215,29 @@ impl ContainerService {
             return;
         }
         let t0 = std::time::Instant::now();
-        self.networks.teardown(&rec.id, &rec.network).await;
+        let shared = self.netns_shared(&rec);
+        self.networks.teardown(&rec.id, &rec.network, shared).await;
         let dir = self.data_dir(&rec.id);
         let _ = c.update(&dir, |r| r.network = r.network.stopped());
         tracing::debug!(id = %rec.id, us = t0.elapsed().as_micros() as u64, "sandbox removed");
+    }
+
+    /// Whether another running container is in `rec`'s network namespace
+    /// (`--network container:<it>`).
+    fn netns_shared(&self, rec: &ContainerRecord) -> bool {
+        self.all().iter().any(|c| {
+            let other = c.record();
+            other.id != rec.id
+                && other.state.status.is_active()
+                && match mode(&other.host_config.network_mode) {
+                    Mode::Container(target) => {
+                        target == rec.name
+                            || target.trim_start_matches('/') == rec.name
+                            || (target.len() >= 12 && rec.id.starts_with(target))
+                    }
+                    _ => false,
+                }
+        })
     }
 
     /// The nameserver a container's resolv.conf names: its user network's DNS server.

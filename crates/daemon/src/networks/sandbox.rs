@@ -326,7 +326,7 @@ impl NetworkService {
     pub async fn build(self: &Arc<Self>, id: &str, state: &ContainerNetwork) -> EngineResult<()> {
         let result = self.build_inner(state).await;
         if let Err(e) = result {
-            self.teardown(id, state).await;
+            self.teardown(id, state, false).await;
             return Err(e);
         }
         Ok(())
@@ -389,11 +389,14 @@ impl NetworkService {
     /// Safe to run on a sandbox that was never (or only partly) built, and twice.
     ///
     /// Addresses, names and published ports go at once (the firewall is updated before this
-    /// returns); the veths and the namespace go in the background, because the kernel takes
-    /// about 10 ms to delete a veth pair and nothing waits on that. An engine stopping waits
-    /// for them ([`NetworkService::shutdown`]); one that crashes first finds the namespace
-    /// file at its next start and removes it then.
-    pub async fn teardown(self: &Arc<Self>, id: &str, state: &ContainerNetwork) {
+    /// returns); the namespace goes in the background. Its veths go with it: the kernel
+    /// deletes a dying namespace's interfaces itself, in batches, where deleting a veth pair
+    /// by request holds the kernel's network lock for 10–30 ms and stalls the next start.
+    /// Only a namespace another running container still shares (`container:<name>`) would
+    /// outlive its file, so then the veths are deleted first (`shared`). An engine stopping
+    /// waits for all this ([`NetworkService::shutdown`]); one that crashes first finds the
+    /// namespace file at its next start and removes it then.
+    pub async fn teardown(self: &Arc<Self>, id: &str, state: &ContainerNetwork, shared: bool) {
         {
             let _g = self.changes.lock().await;
             self.forget(id, state);
@@ -404,7 +407,7 @@ impl NetworkService {
         let veths: Vec<String> = state
             .networks
             .values()
-            .filter(|e| !e.endpoint_id.is_empty())
+            .filter(|e| shared && !e.endpoint_id.is_empty())
             .map(|e| berth_network::veth_name(&e.endpoint_id))
             .collect();
         let key = state.sandbox_key.clone();
