@@ -8,12 +8,16 @@ Benchmark to BENCHMARKS with its target.
 
 import dataclasses
 import os
+import statistics
 import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 from . import images
+from .network import TCP_BYTES, TCP_PORT, TCP_SERVER, TCP_SHARE, free_ports, mib_s, \
+    tcp_baseline, tcp_client
+from .engines import added_processes, cpu_seconds, parent_pid, process_table
 
 MIB = 1024 * 1024
 
@@ -21,19 +25,27 @@ MIB = 1024 * 1024
 @dataclasses.dataclass
 class Target:
     """How a benchmark is judged: Berth's median at most `at_most`, and/or Docker/Berth at
-    least `speedup` (which needs Docker; without it the verdict is n/a)."""
+    least `speedup` (which needs Docker; without it the verdict is n/a), and/or `judge`:
+    what only the run itself can tell (a bound from a baseline or from another benchmark's
+    median, a process count), `judge(ctx, berth median)` giving True, False or None (n/a)."""
     text: str
     at_most: Optional[float] = None
     speedup: Optional[float] = None
+    judge: Optional[Callable] = None
 
-    def met(self, berth, docker):
+    def met(self, berth, docker, ctx=None):
         if berth is None:
             return None
         if self.at_most is not None and berth > self.at_most:
             return False
+        verdicts = []
+        if self.judge is not None:
+            verdicts.append(self.judge(ctx, berth))
         if self.speedup is not None:
-            return None if docker is None else docker / berth >= self.speedup
-        return True
+            verdicts.append(None if docker is None else docker / berth >= self.speedup)
+        if False in verdicts:
+            return False
+        return None if None in verdicts else True
 
 
 @dataclasses.dataclass
@@ -55,9 +67,18 @@ class Context:
     notes: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> [str]
     cpu: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> [(daemon, cli)]
     made: dict = dataclasses.field(default_factory=dict)  # images generated so far
+    samples: dict = dataclasses.field(default_factory=dict)  # bench -> engine -> [samples]
+    baselines: dict = dataclasses.field(default_factory=dict)  # bench -> {what: value}
+    measured: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> [values]
+    state: dict = dataclasses.field(default_factory=dict)  # (bench, engine) -> anything
 
     def note(self, bench, engine, text):
         self.notes.setdefault((bench, engine.name), []).append(text)
+
+    def median_of(self, bench, engine_name):
+        """The median of another benchmark's samples so far in this run, or None."""
+        got = self.samples.get(bench, {}).get(engine_name)
+        return statistics.median(got) if got else None
 
     @property
     def image(self):
@@ -223,6 +244,142 @@ def smaps_field(pid, field):
     return 0
 
 
+# -- networking ------------------------------------------------------------------------------
+
+def run_bridge_sample(ctx, engine):
+    """`run --rm … true` on the default bridge: the same as `run`, plus the engine's
+    network set-up and tear-down (namespace, veth, address, firewall)."""
+    return engine.timed("run", "--rm", ctx.busybox.ref, "true")
+
+
+def tcp_prepare(ctx, engine):
+    """The server container, published on 127.0.0.1 only, and (once) the baseline."""
+    busybox_loaded(ctx, engine)
+    engine.remove_containers()
+    if "tcp" not in ctx.baselines:  # once per run
+        base = ctx.baselines["tcp"] = tcp_baseline()
+        ctx.note("tcp", engine, "baseline, host loopback (busybox nc on 127.0.0.1, same "
+                 f"client): {', '.join(f'{s:.2f} s' for s in base['samples'])}; median "
+                 f"{base['median']:.2f} s = {mib_s(base['median'])}; the target is "
+                 f"≤ {base['median'] / TCP_SHARE:.2f} s "
+                 f"(≥ {TCP_BYTES / MIB * TCP_SHARE / base['median']:.0f} MiB/s)")
+    port = free_ports(1)[0]
+    before = process_table()
+    cid = engine.cli("run", "-d", "-p", f"127.0.0.1:{port}:{TCP_PORT}", ctx.busybox.ref,
+                     *TCP_SERVER).stdout.decode().strip()
+    tcp_client(engine.host_side([]), port, 0, wait=10)
+    pid = int(engine.cli("inspect", "-f", "{{.State.Pid}}", cid).stdout)
+    helpers = added_processes(engine, before, process_table(), (pid, parent_pid(pid)))
+    ctx.state[("tcp", engine.name)] = {"port": port, "cid": cid, "helpers": helpers,
+                                       "cpu": []}
+    ctx.measured[("tcp", engine.name)] = [len(helpers)]
+
+
+def tcp_sample(ctx, engine):
+    """1 GiB into the published port; the client's own elapsed time."""
+    st = ctx.state[("tcp", engine.name)]
+    cpu0 = sum(cpu_seconds(p) for p in st["helpers"])
+    seconds = tcp_client(engine.host_side([]), st["port"], TCP_BYTES)
+    st["cpu"].append(sum(cpu_seconds(p) for p in st["helpers"]) - cpu0)
+    return seconds
+
+
+def tcp_finish(ctx, engine):
+    """Notes; and for reference one transfer straight to the container's address (bridge
+    and veth, no port mapping), which tells the path's cost from the mapping's."""
+    st = ctx.state.pop(("tcp", engine.name), None)
+    if not st:
+        engine.remove_containers()
+        return
+    ip = engine.cli("inspect", "-f", "{{.NetworkSettings.IPAddress}}",
+                    st["cid"]).stdout.decode().strip()
+    direct = tcp_client(engine.host_side([]), TCP_PORT, TCP_BYTES, host=ip)
+    engine.remove_containers()
+    ctx.note("tcp", engine, f"for reference, once, straight to the container's address "
+             f"{ip}:{TCP_PORT} (no port mapping): {direct:.2f} s = {mib_s(direct)}")
+    median = ctx.median_of("tcp", engine.name)
+    base = ctx.baselines.get("tcp", {}).get("median")
+    if median:
+        ctx.note("tcp", engine, f"throughput (median): {mib_s(median)}"
+                 + (f", {base / median * 100:.0f} % of host loopback" if base else ""))
+    helpers = ", ".join(f"{n} (pid {p})" for p, n in sorted(st["helpers"].items()))
+    ctx.note("tcp", engine, "processes the engine added on the host for the server "
+             f"container, beyond its own and its shim: {len(st['helpers'])}"
+             + (f", {helpers}" if helpers else "")
+             + (f"; their CPU time per sample (median) "
+                f"{statistics.median(st['cpu']):.2f} s" if st["helpers"] and st["cpu"]
+                else ""))
+
+
+def tcp_judge(ctx, berth):
+    base = ctx.baselines.get("tcp", {}).get("median")
+    return None if base is None else berth <= base / TCP_SHARE
+
+
+PORTS = 200
+
+
+def ports_sample(ctx, engine):
+    """`run -d` publishing 200 ports; counts the processes the engine added on the host
+    for it beyond the container's own and its shim."""
+    engine.remove_containers()
+    ports = free_ports(PORTS)
+    args = [a for i, h in enumerate(ports) for a in ("-p", f"{h}:{10000 + i}")]
+    before = process_table()
+    seconds = engine.timed("run", "-d", *args, ctx.busybox.ref, "sleep", "3600")
+    last_cpu = engine.last_cpu
+    time.sleep(0.5)  # anything started just after the CLI returned counts too
+    after = process_table()
+    cid = engine.cli("ps", "-q", "--no-trunc").stdout.split()
+    if len(cid) != 1:
+        raise RuntimeError(f"{len(cid)} containers running, not 1")
+    pid = int(engine.cli("inspect", "-f", "{{.State.Pid}}", cid[0].decode()).stdout)
+    added = added_processes(engine, before, after, (pid, parent_pid(pid)))
+    published = {int(line.rsplit(":", 1)[1]) for line in
+                 engine.cli("port", cid[0].decode()).stdout.decode().splitlines()
+                 if ":" in line}
+    if published != set(ports):
+        raise RuntimeError(f"`port` lists {len(published)} host ports, "
+                           f"{len(published & set(ports))} of the {PORTS} asked for")
+    ctx.measured.setdefault(("ports200", engine.name), []).append(len(added))
+    kinds = {}
+    for name in added.values():
+        kinds[name] = kinds.get(name, 0) + 1
+    ctx.state.setdefault(("ports200", engine.name), []).append(kinds)
+    engine.remove_containers()
+    engine.last_cpu = last_cpu
+    return seconds
+
+
+def ports_finish(ctx, engine):
+    counts = ctx.measured.get(("ports200", engine.name), [])
+    kinds = ctx.state.pop(("ports200", engine.name), [])
+    if counts:
+        names = {}
+        for k in kinds:
+            for n in k:
+                names[n] = max(names.get(n, 0), k[n])
+        what = " (" + ", ".join(f"{n} × {c}" for n, c in sorted(names.items())) + ")" \
+            if names else ""
+        ctx.note("ports200", engine, "processes added on the host beyond the container's and "
+                 f"its shim, per sample: {', '.join(map(str, counts))}{what}")
+    median, bridge = ctx.median_of("ports200", engine.name), \
+        ctx.median_of("run-bridge", engine.name)
+    if median and bridge:
+        ctx.note("ports200", engine, f"{(median - bridge) * 1000:+.0f} ms against run-bridge's "
+                 f"median ({bridge * 1000:.0f} ms), {median / bridge:.2f}×")
+    elif median:
+        ctx.note("ports200", engine, "run-bridge was not run: no start-up time to compare with")
+
+
+def ports_judge(ctx, berth):
+    counts = ctx.measured.get(("ports200", "Berth"))
+    if not counts or max(counts) > 0:
+        return False if counts else None
+    bridge = ctx.median_of("run-bridge", "Berth")
+    return None if bridge is None else berth <= bridge + 0.005
+
+
 BENCHMARKS = [
     Benchmark("load", "`load -i` of a 5-layer, 200 MiB docker-save archive, cold", "s",
               load_sample, Target("≥ 3× faster than Docker", speedup=3)),
@@ -235,6 +392,16 @@ BENCHMARKS = [
     Benchmark("run50", f"{CONCURRENT} × `run -d … sleep` started concurrently", "s",
               concurrent_sample, Target("faster than Docker", speedup=1),
               prepare=busybox_loaded),
+    Benchmark("run-bridge", "`run --rm busybox true` on the default bridge, end to end", "s",
+              run_bridge_sample, Target("≤ 20 ms", at_most=0.020), prepare=busybox_loaded),
+    Benchmark("tcp", "1 GiB from the host into a published port (127.0.0.1)", "s",
+              tcp_sample, Target(f"within {100 - TCP_SHARE * 100:.0f} % of host loopback "
+                                 "throughput", judge=tcp_judge),
+              prepare=tcp_prepare, finish=tcp_finish),
+    Benchmark("ports200", f"`run -d` publishing {PORTS} ports (`-p H:C` each)", "s",
+              ports_sample, Target("no process added, ≤ run-bridge median + 5 ms",
+                                   judge=ports_judge), prepare=busybox_loaded,
+              finish=ports_finish),
     Benchmark("ps", f"`ps -a` with {MANY} containers", "s",
               ps_sample, Target("≤ 50 ms", at_most=0.050), prepare=many_created,
               finish=lambda ctx, engine: engine.remove_containers()),

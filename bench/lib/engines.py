@@ -51,6 +51,11 @@ class Engine:
     def versions(self):
         return {}
 
+    def host_side(self, argv):
+        """`argv`, made to run where this engine's published ports answer (the host's
+        network namespace unless the engine lives in another)."""
+        return list(argv)
+
     def shim_pids(self):
         """The pids of the processes the engine keeps per running container: the parent of
         each container's first process (Berth's shim; Docker's containerd-shim)."""
@@ -151,16 +156,22 @@ class Engine:
 
 
 class Berth(Engine):
+    """Berth's daemon, on the host. Its default bridge gets a name of this run's own
+    (`bb-<pid>`, and so the nftables table `berth-bb-<pid>`), so it meets neither a Berth
+    running on the host nor another benchmark run; a clean stop with no container running
+    removes both."""
+
     name = "Berth"
 
     def __init__(self, workspace, binary):
         super().__init__(workspace, binary)
         self.binary = binary
+        self.bridge = f"bb-{os.getpid()}"[:15]
 
     def daemon_command(self):
         return [self.binary, "daemon", "--data-root", self.data_root, "--exec-root",
                 self.exec_root, "-H", "unix://" + self.socket, "--pidfile", self.pidfile,
-                "--config-file", self.config_file]
+                "--config-file", self.config_file, "--bridge", self.bridge]
 
     def versions(self):
         out = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
@@ -171,6 +182,13 @@ class Berth(Engine):
 
 class Docker(Engine):
     """dockerd beside Berth. It launches its own containerd, whose memory counts too.
+
+    dockerd runs in a network namespace of its own (`unshare --net`, loopback brought up
+    first), with its default bridge and iptables on as a stock dockerd has them: its docker0,
+    its veths, its iptables rules and its docker-proxies live in that namespace and go with
+    it when dockerd and what it launched exit. The host's links and firewall are untouched.
+    The CLI reaches dockerd over its unix socket as before; a client that must reach
+    Docker's published ports runs in the namespace (`host_side`).
 
     A few host paths are outside any flag's reach (dockerd's trust key, containerd's shim
     socket directory); whichever of them did not exist before the start is removed after
@@ -188,21 +206,28 @@ class Docker(Engine):
         self.namespaces = (tag, tag + "p")
         self.env["DOCKER_CONFIG"] = os.path.join(self.root, "client-config")
         self._containerd = None
+        self._netns = None  # inode of dockerd's network namespace
         self._absent = []
         self.removed = []
+        self.left_in_netns = []  # pids still in that namespace after the stop
 
     def daemon_command(self):
-        return [self.dockerd, "--data-root", self.data_root, "--exec-root", self.exec_root,
+        # No --fork: sh and then dockerd replace unshare, so the pid we started is dockerd's.
+        return ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+                self.dockerd, "--data-root", self.data_root, "--exec-root", self.exec_root,
                 "-H", "unix://" + self.socket, "--pidfile", self.pidfile,
                 "--config-file", self.config_file,
-                "--iptables=false", "--ip6tables=false", "--bridge=none",
                 "--containerd-namespace", self.namespaces[0],
                 "--containerd-plugins-namespace", self.namespaces[1]]
+
+    def host_side(self, argv):
+        return ["nsenter", f"--net=/proc/{self.pid()}/ns/net", "--", *argv]
 
     def start(self, timeout=60):
         self._absent = [p for p in self.HOST_PATHS if not os.path.lexists(p)]
         super().start(timeout)
         self._containerd = child_named(self.pid(), "containerd")
+        self._netns = os.stat(f"/proc/{self.pid()}/ns/net").st_ino
 
     def processes(self):
         procs = {"dockerd": self.pid()}
@@ -222,6 +247,11 @@ class Docker(Engine):
                 time.sleep(0.1)
             if self.root in cmdline(pid):
                 os.kill(pid, signal.SIGKILL)
+        # The namespace goes when its last process does; anything still in it (a shim,
+        # a docker-proxy) keeps docker0 and its rules alive, so say so.
+        if self._netns:
+            self.left_in_netns = pids_in_netns(self._netns)
+            self._netns = None
         for path in self._absent:
             try:
                 if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
@@ -295,6 +325,58 @@ def child_named(parent, comm):
         if ppid == parent and name == comm:
             return int(entry)
     return None
+
+
+def process_table():
+    """{pid: (ppid, command name)} of every process on the host now."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        table[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), name)
+    return table
+
+
+def added_processes(engine, before, after, own):
+    """The processes in `after` but not in `before` that the engine started: descendants of
+    its daemon (and containerd), or anything naming its workspace on the command line,
+    except the `own` pids (a container's process and its shim) and their descendants."""
+    roots = set(engine.processes().values())
+    own = set(own)
+    found = {}
+    for pid, (_, name) in after.items():
+        if pid in before or pid in own:
+            continue
+        p, seen, ours = pid, set(), engine.root in cmdline(pid)
+        while p in after and p not in seen and p > 1:
+            seen.add(p)
+            if p in own:
+                ours = False
+                break
+            if p in roots:
+                ours = True
+            p = after[p][0]
+        if ours:
+            found[pid] = name
+    return found
+
+
+def pids_in_netns(inode):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
 
 
 def mounts_under(root):

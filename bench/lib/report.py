@@ -25,8 +25,9 @@ def median(samples):
     return statistics.median(samples) if samples else None
 
 
-def summarise(bench, samples, errors, docker_present):
-    """One row of results: samples and medians per engine, ratio, verdict."""
+def summarise(bench, samples, errors, docker_present, ctx=None):
+    """One row of results: samples and medians per engine, ratio, verdict (`ctx` holds what
+    a target measured in the run needs: baselines, other medians, process counts)."""
     b, d = median(samples.get("Berth", [])), median(samples.get("Docker", []))
     return {
         "name": bench.name, "what": bench.what, "unit": bench.unit,
@@ -36,7 +37,7 @@ def summarise(bench, samples, errors, docker_present):
         "docker": {"samples": samples.get("Docker", []), "median": d,
                    "error": errors.get("Docker"), "run": docker_present},
         "ratio": d / b if b and d else None,
-        "met": bench.target.met(b, d),
+        "met": bench.target.met(b, d, ctx),
     }
 
 
