@@ -409,6 +409,34 @@ fn fixed_addresses_and_mac_on_a_user_network() {
     assert_contains(&r.stderr, "already exists");
     assert!(!d.ok(&["network", "ls"]).contains("overlap"));
     d.ok(&["network", "rm", "fixed"]);
+
+    // A network's default host address for published ports.
+    d.ok(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+        "local",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loc",
+        "--network",
+        "local",
+        "-p",
+        "80",
+        "netbox",
+        "sleep",
+        "100",
+    ]);
+    assert!(d
+        .ok(&["port", "loc", "80"])
+        .trim()
+        .starts_with("127.0.0.1:"));
+    d.ok(&["rm", "-f", "loc"]);
+    d.ok(&["network", "rm", "local"]);
 }
 
 #[test]
@@ -454,6 +482,45 @@ fn networks_and_links_survive_an_engine_restart() {
     assert_contains(&hosts, &format!("{linked_ip}\tdb"));
     d.ok(&["rm", "-f", "kept", "linked"]);
     d.ok(&["network", "rm", "keep"]);
+}
+
+#[test]
+fn an_exhausted_network_refuses_the_next_container_cleanly() {
+    let d = engine();
+    // A /30: the gateway and one container.
+    d.ok(&["network", "create", "--subnet", "10.196.1.0/30", "tiny"]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "first",
+        "--network",
+        "tiny",
+        "netbox",
+        "sleep",
+        "1000",
+    ]);
+    let r = d.fails(&[
+        "run",
+        "-d",
+        "--name",
+        "second",
+        "--network",
+        "tiny",
+        "netbox",
+        "sleep",
+        "1000",
+    ]);
+    assert_contains(&r.stderr, "no available IPv4 addresses");
+    assert_eq!(common::list_dir(&d.exec_root().join("netns")).len(), 1);
+    assert_eq!(inspect(&d, "second", "{{.State.Status}}"), "created");
+    // Once the first is gone its address serves the second.
+    d.ok(&["rm", "-f", "first"]);
+    d.ok(&["start", "second"]);
+    let ip = inspect(&d, "second", "{{.NetworkSettings.Networks.tiny.IPAddress}}");
+    assert_eq!(ip, "10.196.1.2");
+    d.ok(&["rm", "-f", "second"]);
+    d.ok(&["network", "rm", "tiny"]);
 }
 
 #[test]

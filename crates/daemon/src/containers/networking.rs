@@ -165,12 +165,15 @@ impl ContainerService {
         }
     }
 
-    /// Makes a starting container's sandbox: addresses and ports planned and written into
-    /// its record first, then the namespace, veths and rules. On failure nothing is left.
-    pub(super) async fn make_sandbox(&self, c: &Arc<Container>) -> EngineResult<()> {
+    /// Step one of a starting container's sandbox: addresses and ports planned and written
+    /// into its record, before anything exists on the host. None for modes without one.
+    pub(super) async fn plan_sandbox(
+        &self,
+        c: &Arc<Container>,
+    ) -> EngineResult<Option<ContainerNetwork>> {
         let rec = c.record();
         if !matches!(mode(&rec.host_config.network_mode), Mode::Bridge) {
-            return Ok(());
+            return Ok(None);
         }
         let exposed: Vec<String> = rec
             .config
@@ -187,24 +190,31 @@ impl ContainerService {
             exposed,
             publish_all: rec.host_config.publish_all_ports,
         };
-        let t0 = std::time::Instant::now();
         let plan = self.networks.plan(&req).await?;
         let dir = self.data_dir(&rec.id);
         if let Err(e) = c.update(&dir, |r| r.network = plan.clone()) {
             self.networks.teardown(&rec.id, &plan, false).await;
             return Err(e);
         }
-        let t1 = std::time::Instant::now();
-        if let Err(e) = self.networks.build(&rec.id, &plan).await {
-            let _ = c.update(&dir, |r| r.network = plan.stopped());
+        Ok(Some(plan))
+    }
+
+    /// Step two: the namespace, veths and rules of a plan. On failure nothing is left, and
+    /// the record says so.
+    pub(super) async fn build_sandbox(
+        &self,
+        c: &Arc<Container>,
+        plan: Option<&ContainerNetwork>,
+    ) -> EngineResult<()> {
+        let Some(plan) = plan else {
+            return Ok(());
+        };
+        let t0 = std::time::Instant::now();
+        if let Err(e) = self.networks.build(&c.id, plan).await {
+            let _ = c.update(&self.data_dir(&c.id), |r| r.network = plan.stopped());
             return Err(e);
         }
-        tracing::debug!(
-            id = %rec.id,
-            plan_us = (t1 - t0).as_micros() as u64,
-            build_us = t1.elapsed().as_micros() as u64,
-            "sandbox made"
-        );
+        tracing::debug!(id = %c.id, us = t0.elapsed().as_micros() as u64, "sandbox made");
         Ok(())
     }
 

@@ -50,16 +50,26 @@ impl ContainerService {
             _ => {}
         }
         let bundle = self.bundle_dir(&rec.id);
-        self.make_sandbox(c).await?;
+        let plan = self.plan_sandbox(c).await?;
         let rec = c.record();
         let svc = self.clone();
-        let prepared = {
+        // The sandbox and the bundle need nothing of each other (the bundle names the
+        // namespace file the plan chose): made side by side.
+        let prepare = {
             let rec = rec.clone();
             let bundle = bundle.clone();
-            tokio::task::spawn_blocking(move || svc.prepare_bundle(&rec, &bundle))
-                .await
-                .map_err(|e| EngineError::internal(e.to_string()))?
+            async move {
+                tokio::task::spawn_blocking(move || svc.prepare_bundle(&rec, &bundle))
+                    .await
+                    .map_err(|e| EngineError::internal(e.to_string()))?
+            }
         };
+        let (prepared, built) = tokio::join!(prepare, self.build_sandbox(c, plan.as_ref()));
+        if let Err(e) = built {
+            let _ = self.images.layers().unmount(&rec.id);
+            let _ = std::fs::remove_dir_all(&bundle);
+            return Err(e);
+        }
         if let Err(e) = prepared {
             let _ = self.images.layers().unmount(&rec.id);
             self.drop_sandbox(c).await;

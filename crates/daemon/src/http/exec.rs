@@ -52,6 +52,7 @@ async fn start(
     mut req: Request<Incoming>,
 ) -> EngineResult<HttpResponse> {
     let upgrade = hyper::upgrade::on(&mut req);
+    let settle = docker_py_settle(&req);
     let start: ExecStartConfig = read_json(req.into_body()).await?;
     if start.detach {
         engine.containers.start_exec_detached(&id).await?;
@@ -62,6 +63,7 @@ async fn start(
     tokio::spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
+                tokio::time::sleep(settle).await;
                 engine
                     .containers
                     .start_exec_attached(&id, Box::new(TokioIo::new(upgraded)))
@@ -73,4 +75,21 @@ async fn start(
         }
     });
     Ok(switching_protocols())
+}
+
+/// docker-py reads the upgrade response through a buffered reader, then reads the stream
+/// from the socket beneath it: output that arrives together with the response is lost.
+/// Docker's own exec start is slow enough to hide this; Berth's is not, so docker-py's
+/// execs start a moment after the response has gone.
+fn docker_py_settle(req: &Request<Incoming>) -> std::time::Duration {
+    let ua = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ua.starts_with("docker-sdk-python") {
+        std::time::Duration::from_millis(20)
+    } else {
+        std::time::Duration::ZERO
+    }
 }

@@ -255,9 +255,28 @@ impl NetworkService {
                 out.networks.insert((*name).clone(), settled);
                 out.interfaces.insert((*name).clone(), format!("eth{i}"));
             }
+            // A network's `host_binding_ipv4` option is the address of bindings that name none.
+            let default_ip = self
+                .find(&req.network.primary)
+                .ok()
+                .and_then(|n| {
+                    n.rec
+                        .options
+                        .get("com.docker.network.bridge.host_binding_ipv4")
+                        .cloned()
+                })
+                .filter(|ip| ip != "0.0.0.0");
+            let mut bindings = req.port_bindings.clone();
+            if let Some(ip) = &default_ip {
+                for b in bindings.values_mut().flatten().flatten() {
+                    if b.host_ip.is_empty() {
+                        b.host_ip = ip.clone();
+                    }
+                }
+            }
             let (map, publishes) = ports::resolve(
                 req.name,
-                req.port_bindings,
+                &bindings,
                 &req.exposed,
                 req.publish_all,
                 &self.taken_ports(req.id),
