@@ -69,6 +69,44 @@ fn default_bridge_gives_an_address_a_route_and_hosts_entries() {
         .unwrap();
     assert_contains(&out, &format!("{ip}\tbox1"));
     assert!(net::link_exists(&d.bridge()));
+
+    // 64 KiB frames on the local link; docker's 1500 on the way out.
+    let routes = |args: &[&str]| {
+        let mut all = vec!["run", "-d"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["netbox", "sleep", "100"]);
+        let id = d.ok(&all).trim().to_string();
+        let key = inspect(&d, &id, "{{.NetworkSettings.SandboxKey}}");
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net={key}"))
+            .args(["ip", "-o", "link", "show", "eth0"])
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net={key}"))
+            .args(["ip", "route", "show", "default"])
+            .output()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&out.stdout));
+        d.ok(&["rm", "-f", &id]);
+        text
+    };
+    let default_bridge = routes(&[]);
+    assert_contains(&default_bridge, "mtu 65535");
+    assert_contains(
+        &default_bridge,
+        &format!("default via {gateway} dev eth0 mtu 1500"),
+    );
+    d.ok(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "vpnish",
+    ]);
+    assert_contains(&routes(&["--network", "vpnish"]), "mtu 1400");
+    d.ok(&["network", "rm", "vpnish"]);
 }
 
 #[test]

@@ -98,13 +98,6 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let engine = Arc::new(engine);
     engine.containers.recover().await;
-    if let Err(e) = engine
-        .networks
-        .activate(&engine.containers.running_networks())
-        .await
-    {
-        tracing::error!(error = %e.message, "setting up networking; containers on bridge networks will not start");
-    }
     engine.containers.prepare_shim();
     let listeners = server::bind(&config).await.map_err(|e| e.to_string())?;
     tracing::info!(

@@ -126,6 +126,7 @@ fn endpoint(netns: &Path, host_ifname: &str, ifname: &str, address: Ipv4Addr) ->
         gateway: Some(GATEWAY),
         mac: mac_for(address),
         mtu: None,
+        route_mtu: None,
     }
 }
 

@@ -50,6 +50,18 @@ impl ContainerService {
         })
         .await;
 
+        // The network service learns which addresses and ports the containers believed
+        // running hold, and brings bridges and the firewall in line, before any container
+        // starts again and asks for an address.
+        let running: Vec<(String, crate::networks::ContainerNetwork)> = restored
+            .iter()
+            .filter(|r| r.state.status.is_active() && r.network.has_sandbox())
+            .map(|r| (r.name.clone(), r.network.clone()))
+            .collect();
+        if let Err(e) = self.networks.activate(&running).await {
+            tracing::error!(error = %e.message, "setting up networking; containers on bridge networks will not start");
+        }
+
         for rec in restored {
             let status = rec.state.status;
             let c = Container::new(rec, self.flusher.clone());
@@ -181,16 +193,5 @@ impl ContainerService {
                 self.exited(&c, exit).await;
             }
         }
-    }
-
-    /// The network state of every running container, for the network service to know its
-    /// attachments again.
-    pub fn running_networks(&self) -> Vec<(String, crate::networks::ContainerNetwork)> {
-        self.all()
-            .iter()
-            .map(|c| c.record())
-            .filter(|r| r.state.status.is_active() && r.network.has_sandbox())
-            .map(|r| (r.name, r.network))
-            .collect()
     }
 }

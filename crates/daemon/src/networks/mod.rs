@@ -219,7 +219,12 @@ impl NetworkService {
         };
         self.links()
             .await?
-            .ensure_bridge(&net.rec.bridge, gateway, subnet.prefix, net.rec.mtu())
+            .ensure_bridge(
+                &net.rec.bridge,
+                gateway,
+                subnet.prefix,
+                Some(record::LINK_MTU),
+            )
             .await
             .map_err(|e| {
                 EngineError::internal(format!("creating bridge {}: {e}", net.rec.bridge))

@@ -397,7 +397,8 @@ impl NetworkService {
             prefix_len: e.ip_prefix_len as u8,
             gateway: e.gateway.parse().ok(),
             mac,
-            mtu: net.rec.mtu(),
+            mtu: Some(super::record::LINK_MTU),
+            route_mtu: Some(net.rec.outside_mtu()).filter(|m| *m < super::record::LINK_MTU),
         };
         self.links().await?.attach(&endpoint).await.map_err(|err| {
             EngineError::internal(format!("connecting to network {}: {err}", net.rec.name))

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use nlink::netlink::link::{LinkCreateExt, VethLink};
 use nlink::netlink::InterfaceRef;
-use nlink::{Connection, Ipv4Route, Route};
+use nlink::{Connection, Ipv4Route, Route, RouteMetrics};
 
 use super::{ipv4_address, validate_ifname, LinkError, Links, Result};
 
@@ -34,6 +34,10 @@ pub struct Endpoint {
     pub gateway: Option<Ipv4Addr>,
     pub mac: [u8; 6],
     pub mtu: Option<u32>,
+    /// The path MTU of the default route, when it is smaller than the link's: a local link
+    /// of veths and a software bridge can carry 64 KiB frames, the way out to other hosts
+    /// cannot.
+    pub route_mtu: Option<u32>,
 }
 
 impl Endpoint {
@@ -126,7 +130,10 @@ async fn configure_peer(endpoint: &Endpoint, netns: &File) -> Result<()> {
         .await
         .map_err(endpoint.error(format!("adding {address}/{prefix_len} to {ifname}")))?;
     if let Some(gateway) = endpoint.gateway {
-        let route = Ipv4Route::default_route().gateway(gateway).dev_index(index);
+        let mut route = Ipv4Route::default_route().gateway(gateway).dev_index(index);
+        if let Some(mtu) = endpoint.route_mtu {
+            route = route.metrics(RouteMetrics::new().mtu(mtu));
+        }
         match conn.add_route(route).await {
             Ok(()) => {}
             // An exclusive add of 0.0.0.0/0 at metric 0 fails only on the default route
