@@ -716,3 +716,39 @@ fn published_ports_survive_an_engine_crash() {
     d.ok(&["stop", "-t", "1", "web"]);
     assert!(net::http_get(addr(Ipv4Addr::LOCALHOST, port)).is_none());
 }
+
+#[test]
+fn a_container_that_dies_while_the_engine_is_down_leaves_nothing() {
+    let mut d = engine();
+    let port = net::free_port();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "doomed",
+        "-p",
+        &format!("{port}:80"),
+        "netbox",
+        "sh",
+        "-c",
+        "httpd -p 80 -h /www; sleep 2",
+    ]);
+    let endpoint = inspect(&d, "doomed", "{{.NetworkSettings.EndpointID}}");
+    let veth = format!("veth{}", &endpoint[..11]);
+    assert!(net::link_exists(&veth));
+    d.kill9();
+    // The container's process ends (after its sleep) while no engine is there.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    d.relaunch();
+    eventually("the dead container's sandbox is gone", || {
+        inspect(&d, "doomed", "{{.State.Status}}") == "exited"
+            && common::list_dir(&d.exec_root().join("netns")).is_empty()
+            && !net::link_exists(&veth)
+    });
+    assert!(net::http_get(addr(Ipv4Addr::LOCALHOST, port)).is_none());
+    // Its address and port serve the next container.
+    web(&d, "next", &["-p", &format!("{port}:80")]);
+    eventually("the port answers for the next container", || {
+        net::http_get(addr(Ipv4Addr::LOCALHOST, port)).is_some_and(|r| r.contains("hello"))
+    });
+}
