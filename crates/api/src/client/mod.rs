@@ -9,8 +9,11 @@ mod events;
 mod exec;
 mod host;
 mod networks;
+#[cfg(test)]
+mod stand_in;
 mod stream;
 mod transport;
+mod volumes;
 
 use std::io;
 
@@ -196,6 +199,21 @@ impl Client {
         resp.into_body().collect().await?;
         Ok(())
     }
+}
+
+/// The `filters` query value: docker's JSON, or nothing (left out of the query) when empty.
+pub(crate) fn filters_param(f: &crate::filters::Filters) -> String {
+    if f.is_empty() {
+        String::new()
+    } else {
+        f.to_json()
+    }
+}
+
+/// A JSON request body.
+pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Body> {
+    let bytes = serde_json::to_vec(value).map_err(|e| ClientError::Decode(e.to_string()))?;
+    Ok(bytes_body(bytes))
 }
 
 /// Builds `path?k=v&…`, percent-encoding values; pairs with empty values are left out.

@@ -4,7 +4,7 @@ use http::Method;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{bytes_body, empty_body, escape_path, with_query, Client, ClientError, Result};
+use super::{empty_body, escape_path, filters_param, json_body, with_query, Client, Result};
 use crate::filters::Filters;
 use crate::types::{
     ConfigReference, Network, NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse,
@@ -33,19 +33,6 @@ struct CreateBody<'a> {
     scope: &'a str,
     config_only: bool,
     config_from: Option<ConfigReference>,
-}
-
-fn filters_param(f: &Filters) -> String {
-    if f.is_empty() {
-        String::new()
-    } else {
-        f.to_json()
-    }
-}
-
-fn json_body<T: Serialize>(value: &T) -> Result<super::Body> {
-    let bytes = serde_json::to_vec(value).map_err(|e| ClientError::Decode(e.to_string()))?;
-    Ok(bytes_body(bytes))
 }
 
 impl Client {

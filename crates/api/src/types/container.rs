@@ -101,7 +101,7 @@ pub struct HostConfig {
     pub auto_remove: bool,
     pub volume_driver: String,
     pub volumes_from: Option<Vec<String>>,
-    pub mounts: Option<Vec<serde_json::Value>>,
+    pub mounts: Option<Vec<super::volume::Mount>>,
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub cgroupns_mode: String,

@@ -10,6 +10,7 @@ pub mod message;
 pub mod network;
 pub mod stats;
 pub mod system;
+pub mod volume;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -23,6 +24,7 @@ pub use message::*;
 pub use network::*;
 pub use stats::*;
 pub use system::*;
+pub use volume::*;
 
 /// Docker's error body: `{"message": "..."}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
