@@ -8,8 +8,15 @@ const BINARY: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB",
 
 /// docker's `units.HumanSize`: decimal units, three significant digits (`HumanSizeWithPrecision(size, 3)`).
 pub fn human_size(size: f64) -> String {
+    human_size_with_precision(size, 3)
+}
+
+/// go-units' `HumanSizeWithPrecision`: decimal units, `precision` significant digits. Its
+/// `HumanSize` is precision 4 (what `volume ls` and `volume prune` print); docker's image
+/// and container tables ask for 3.
+pub fn human_size_with_precision(size: f64, precision: usize) -> String {
     let (value, unit) = scale(size, 1000.0, &DECIMAL);
-    format!("{}{unit}", format_g(value, 3))
+    format!("{}{unit}", format_g(value, precision))
 }
 
 /// docker's `units.BytesSize`: binary units, four significant digits.
@@ -165,6 +172,20 @@ mod tests {
             (1e24, "1YB"),
         ] {
             assert_eq!(human_size(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn human_size_with_precision_four_as_go_units_human_size() {
+        for (n, want) in [
+            (0.0, "0B"),
+            (-1.0, "-1B"),
+            (1_234_567.0, "1.235MB"),
+            (123_456_789.0, "123.5MB"),
+            (1024.0, "1.024kB"),
+            (9_999_999.0, "10MB"),
+        ] {
+            assert_eq!(human_size_with_precision(n, 4), want, "{n}");
         }
     }
 

@@ -39,6 +39,7 @@ pub use crate::app_container_fs::*;
 pub use crate::app_containers::*;
 pub use crate::app_networks::*;
 pub use crate::app_ops::*;
+pub use crate::app_volumes::*;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -103,6 +104,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Show the history of an image
     History(HistoryArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -212,7 +216,7 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub size: bool,
     /// Return JSON for specified type
-    #[arg(long = "type", value_name = "TYPE", value_parser = ["image", "container", "network"])]
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["image", "container", "network", "volume"])]
     pub kind: Option<String>,
     #[arg(required = true, value_name = "NAME|ID")]
     pub names: Vec<String>,

@@ -146,6 +146,8 @@ pub struct CreateFlags {
     pub cidfile: Option<PathBuf>,
     #[command(flatten)]
     pub net: crate::app_networks::ContainerNetworkFlags,
+    #[command(flatten)]
+    pub vol: crate::app_volumes::ContainerVolumeFlags,
     /// IPC mode to use
     #[arg(long)]
     pub ipc: Option<String>,

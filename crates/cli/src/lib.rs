@@ -6,6 +6,7 @@ mod app_container_fs;
 mod app_containers;
 mod app_networks;
 mod app_ops;
+mod app_volumes;
 mod commands;
 mod context;
 mod error;

@@ -1,10 +1,12 @@
-//! `image inspect`, `container inspect`, `network inspect` and `inspect`: the engine's JSON
-//! documents, or a template over each.
+//! `image inspect`, `container inspect`, `network inspect`, `volume inspect` and `inspect`:
+//! the engine's JSON documents, or a template over each.
 
 use berth_api::Client;
 use serde_json::Value;
 
-use crate::app::{ContainerInspectArgs, ImageInspectArgs, InspectArgs, NetworkInspectArgs};
+use crate::app::{
+    ContainerInspectArgs, ImageInspectArgs, InspectArgs, NetworkInspectArgs, VolumeInspectArgs,
+};
 use crate::error::{CliError, CliResult};
 use crate::format::render_inspect;
 
@@ -83,8 +85,32 @@ pub async fn networks(client: &Client, args: NetworkInspectArgs) -> CliResult {
     .await
 }
 
+/// `volume inspect` reads the volume as docker's typed client does and prints that: the
+/// fields docker knows, in its order. `berth inspect` prints the engine's document as sent.
+async fn volume(client: &Client, name: String, raw: bool) -> Result<Option<Value>, CliError> {
+    let found = if raw {
+        client.volume_inspect_raw(&name).await
+    } else {
+        client.volume_inspect(&name).await.and_then(|v| {
+            serde_json::to_value(v).map_err(|e| berth_api::ClientError::Decode(e.to_string()))
+        })
+    };
+    match found {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn volumes(client: &Client, args: VolumeInspectArgs) -> CliResult {
+    inspect_each(&args.volumes, args.format.as_deref(), "volume", |n| {
+        volume(client, n, false)
+    })
+    .await
+}
+
 /// `berth inspect`: any object by name or ID; without `--type`, containers are tried
-/// before images, then networks, in docker's order.
+/// before images, then networks, then volumes, in docker's order.
 pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
     let kind = args.kind.clone();
     let size = args.size;
@@ -92,6 +118,7 @@ pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
         Some("image") => "image",
         Some("container") => "container",
         Some("network") => "network",
+        Some("volume") => "volume",
         _ => "object",
     };
     inspect_each(&args.names, args.format.as_deref(), missing, |n| {
@@ -101,13 +128,19 @@ pub async fn any(client: &Client, args: InspectArgs) -> CliResult {
                 Some("container") => container(client, n, size).await,
                 Some("image") => image(client, n).await,
                 Some("network") => network(client, n, false).await,
-                _ => match container(client, n.clone(), size).await? {
-                    Some(v) => Ok(Some(v)),
-                    None => match image(client, n.clone()).await? {
-                        Some(v) => Ok(Some(v)),
-                        None => network(client, n, false).await,
-                    },
-                },
+                Some("volume") => volume(client, n, true).await,
+                _ => {
+                    if let Some(v) = container(client, n.clone(), size).await? {
+                        return Ok(Some(v));
+                    }
+                    if let Some(v) = image(client, n.clone()).await? {
+                        return Ok(Some(v));
+                    }
+                    if let Some(v) = network(client, n.clone(), false).await? {
+                        return Ok(Some(v));
+                    }
+                    volume(client, n, true).await
+                }
             }
         }
     })

@@ -8,6 +8,7 @@ mod images;
 mod inspect;
 mod networks;
 mod system;
+mod volumes;
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -39,6 +40,7 @@ pub async fn run(app: App) -> CliResult {
         }
         Command::Inspect(args) => inspect::any(&client().await?, args).await,
         Command::Network(cmd) => networks::network(&client().await?, cmd).await,
+        Command::Volume(cmd) => volumes::volume(&client().await?, cmd).await,
         Command::History(args) | Command::Image(ImageCommand::History(args)) => {
             image_ops::history(&client().await?, args).await
         }

@@ -17,6 +17,7 @@ mod stats;
 mod stats_entry;
 mod streams;
 mod top;
+mod volumes;
 
 use berth_api::Client;
 

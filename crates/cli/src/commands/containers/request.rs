@@ -1,6 +1,6 @@
 //! From `run`/`create` flags to the Engine API's create request, with docker's parsing of
 //! sizes, CPU counts, ulimits, env files, restart policies and health checks; ports and
-//! networks are read by `ports` and `endpoints`.
+//! networks are read by `ports` and `endpoints`, volumes and mounts by `volumes`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,7 +10,7 @@ use berth_api::types::{
     Ulimit,
 };
 
-use super::{endpoints, ports};
+use super::{endpoints, ports, volumes};
 
 use crate::app::CreateFlags;
 use crate::error::{CliError, CliResult};
@@ -19,29 +19,34 @@ fn bad(msg: impl Into<String>) -> CliError {
     CliError::usage(msg)
 }
 
-/// docker's `RAMInBytes`: a number with an optional binary unit (b, k, m, g, t, p; an
-/// optional trailing "b").
+/// docker's `RAMInBytes` (go-units): a decimal number, one optional space, and an optional
+/// binary unit (k, m, g, t, p; case-insensitive) with an optional `i` and `b` (`64m`,
+/// `64 MiB`, `1.5g`, `512b`).
 pub fn ram_in_bytes(s: &str) -> CliResult<i64> {
+    let invalid = || bad(format!("invalid size: '{s}'"));
     let lower = s.trim().to_ascii_lowercase();
     let num_end = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(num_end);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| bad(format!("invalid size: '{s}'")))?;
-    let unit = unit
-        .strip_suffix('b')
-        .filter(|u| !u.is_empty())
-        .unwrap_or(unit);
+    let digits_around_dots = num
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !digits_around_dots {
+        return Err(invalid());
+    }
+    let value: f64 = num.parse().map_err(|_| invalid())?;
+    let unit = unit.strip_prefix(' ').unwrap_or(unit);
+    let unit = unit.strip_suffix('b').unwrap_or(unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
     let mult: f64 = match unit {
-        "" | "b" => 1.0,
+        "" => 1.0,
         "k" => 1024.0,
         "m" => 1024.0 * 1024.0,
         "g" => 1024f64.powi(3),
         "t" => 1024f64.powi(4),
         "p" => 1024f64.powi(5),
-        _ => return Err(bad(format!("invalid size: '{s}'"))),
+        _ => return Err(invalid()),
     };
     Ok((value * mult) as i64)
 }
@@ -160,6 +165,7 @@ pub fn build(
     attach_stderr: bool,
     auto_remove: bool,
 ) -> CliResult<ContainerCreateRequest> {
+    let storage = volumes::storage(&f.vol)?;
     let net = endpoints::networking(&f.net)?;
     let ports = ports::parse(&f.net.publish, &f.net.expose).map_err(|e| bad(e.to_string()))?;
     let mut env = Vec::new();
@@ -220,6 +226,7 @@ pub fn build(
         cmd: (!f.command.is_empty()).then(|| f.command.clone()),
         healthcheck,
         image: f.image.clone(),
+        volumes: storage.volumes,
         working_dir: f.workdir.clone().unwrap_or_default(),
         entrypoint: f.entrypoint.clone().map(|e| vec![e]),
         labels: (!labels.is_empty()).then(|| split_kv(&labels)),
@@ -293,6 +300,10 @@ pub fn build(
         },
         restart_policy: restart_policy(&f.restart)?,
         auto_remove,
+        binds: storage.binds,
+        mounts: storage.mounts,
+        volumes_from: storage.volumes_from,
+        volume_driver: storage.volume_driver,
         network_mode: net.network_mode,
         port_bindings: Some(
             ports
@@ -314,6 +325,9 @@ pub fn build(
         sysctls: (!f.sysctl.is_empty()).then(|| split_kv(&f.sysctl)),
         ..Default::default()
     };
+    for w in &storage.warnings {
+        eprintln!("WARNING: {w}");
+    }
     Ok(ContainerCreateRequest {
         config,
         host_config: host,
@@ -340,32 +354,9 @@ fn security_opts(opts: &[String]) -> CliResult<Vec<String>> {
 mod net_tests;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+#[path = "request_volume_tests.rs"]
+mod volume_tests;
 
-    #[test]
-    fn sizes_like_dockers_ram_in_bytes() {
-        assert_eq!(ram_in_bytes("512").unwrap(), 512);
-        assert_eq!(ram_in_bytes("64m").unwrap(), 64 << 20);
-        assert_eq!(ram_in_bytes("1g").unwrap(), 1 << 30);
-        assert_eq!(ram_in_bytes("1.5G").unwrap(), 3 << 29);
-        assert_eq!(ram_in_bytes("10MB").unwrap(), 10 << 20);
-        assert!(ram_in_bytes("lots").is_err());
-        assert!(ram_in_bytes("5x").is_err());
-    }
-
-    #[test]
-    fn restart_ulimit_duration() {
-        assert_eq!(
-            restart_policy("on-failure:3").unwrap().maximum_retry_count,
-            3
-        );
-        assert!(restart_policy("always:3").is_err());
-        assert!(restart_policy("sometimes").is_err());
-        let u = ulimit("nofile=1024:2048").unwrap();
-        assert_eq!((u.soft, u.hard), (1024, 2048));
-        assert!(ulimit("nofile=10:5").is_err());
-        assert_eq!(duration_ns("1m30s").unwrap(), 90_000_000_000);
-        assert!(duration_ns("5x").is_err());
-    }
-}
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -3,7 +3,7 @@
 
 mod create;
 pub(crate) mod flags;
-mod list;
+pub(crate) mod list;
 
 use berth_api::filters::Filters;
 use berth_api::types::{
