@@ -20,6 +20,7 @@ pub struct Engine {
     pub images: Arc<ImageService>,
     pub containers: Arc<ContainerService>,
     pub networks: Arc<crate::networks::NetworkService>,
+    pub volumes: Arc<crate::volumes::VolumeService>,
     pub events: Arc<EventBus>,
     config: RwLock<DaemonConfig>,
     pub id: String,
@@ -76,9 +77,15 @@ impl Engine {
             },
             events.clone(),
         )?);
+        let volumes = Arc::new(crate::volumes::VolumeService::open(
+            &config.data_root,
+            events.clone(),
+        )?);
+        volumes.remove_orphans();
         let containers = Arc::new(ContainerService::new(
             images.clone(),
             networks.clone(),
+            volumes.clone(),
             events.clone(),
             crate::containers::Settings {
                 data_root: config.data_root.clone(),
@@ -92,6 +99,7 @@ impl Engine {
             images,
             containers,
             networks,
+            volumes,
             events,
             config: RwLock::new(config),
             id,

@@ -20,6 +20,7 @@ pub mod server;
 pub mod system;
 mod timefmt;
 mod trash;
+pub mod volumes;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

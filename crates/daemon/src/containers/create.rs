@@ -228,12 +228,23 @@ impl ContainerService {
         }
         validate(&config, &host)?;
         let network = self.initial_networks(&config, &host, request.networking_config.as_ref())?;
+        let mut mounts = self.requested_mounts(&config, &host)?;
 
         let id = names::new_id();
         if config.hostname.is_empty() {
             config.hostname = id[..12].to_string();
         }
         let name = self.claim_name(name.as_deref(), &id)?;
+        let made_volumes = match self.make_mount_sources(&mut mounts) {
+            Ok(made) => made,
+            Err(e) => {
+                self.names
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&name);
+                return Err(e);
+            }
+        };
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -247,6 +258,7 @@ impl ContainerService {
             manually_stopped: false,
             has_been_started: false,
             network,
+            mounts,
         };
         let dir = self.data_dir(&id);
         let saved = std::fs::create_dir_all(&dir)
@@ -254,6 +266,7 @@ impl ContainerService {
             .and_then(|()| record.save(&dir));
         if let Err(e) = saved {
             let _ = std::fs::remove_dir_all(&dir);
+            self.remove_volumes(&made_volumes);
             self.names
                 .write()
                 .unwrap_or_else(|e| e.into_inner())

@@ -91,7 +91,7 @@ impl ContainerService {
                 name: "overlayfs".into(),
                 data: driver,
             },
-            mounts: Vec::new(),
+            mounts: self.mount_points(&rec),
             config: rec.config.clone(),
             network_settings: super::networking::settings_json(
                 &rec,

@@ -229,7 +229,7 @@ impl ContainerService {
             status: status_text(rec),
             host_config: host,
             network_settings: serde_json::json!({"Networks": rec.network.networks}),
-            mounts: Vec::new(),
+            mounts: self.mount_points(rec),
         }
     }
 }

@@ -18,6 +18,7 @@ mod list;
 mod log_attrs;
 mod logs;
 mod monitor;
+pub mod mounts;
 mod names;
 mod networking;
 mod pause;
@@ -120,6 +121,7 @@ impl Container {
 pub struct ContainerService {
     images: Arc<ImageService>,
     networks: Arc<crate::networks::NetworkService>,
+    volumes: Arc<crate::volumes::VolumeService>,
     events: Arc<EventBus>,
     data_root: PathBuf,
     exec_root: PathBuf,
@@ -156,6 +158,7 @@ impl ContainerService {
     pub fn new(
         images: Arc<ImageService>,
         networks: Arc<crate::networks::NetworkService>,
+        volumes: Arc<crate::volumes::VolumeService>,
         events: Arc<EventBus>,
         settings: Settings,
     ) -> EngineResult<Self> {
@@ -168,6 +171,7 @@ impl ContainerService {
         Ok(ContainerService {
             images,
             networks,
+            volumes,
             events,
             data_root: settings.data_root,
             exec_root: settings.exec_root,
@@ -210,6 +214,11 @@ impl ContainerService {
             }
         }
         (map.len(), running, paused, stopped)
+    }
+
+    /// Every container's record.
+    pub fn records(&self) -> Vec<ContainerRecord> {
+        self.all().iter().map(|c| c.record()).collect()
     }
 
     fn all(&self) -> Vec<Arc<Container>> {

@@ -86,6 +86,9 @@ pub struct ContainerRecord {
     /// The networks it is on and, while it runs, its sandbox.
     #[serde(default)]
     pub network: crate::networks::ContainerNetwork,
+    /// Its volumes and bind mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<super::mounts::MountRecord>,
 }
 
 impl ContainerRecord {

@@ -41,7 +41,12 @@ impl ContainerService {
             r.state.status = Status::Removing;
             r.manually_stopped = true;
         })?;
-        self.destroy(&c, &rec).await
+        self.destroy(&c, &rec).await?;
+        if opts.volumes {
+            // Its anonymous volumes; named ones stay, as docker's do.
+            self.remove_volumes(&Self::anonymous_volumes(&rec));
+        }
+        Ok(())
     }
 
     /// Finishes a removal an engine crash cut short (the record says `Removing`): what the

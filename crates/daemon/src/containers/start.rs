@@ -145,6 +145,10 @@ impl ContainerService {
         .map_err(|e| EngineError::invalid(e.to_string()))?;
         let seccomp = spec::seccomp_setting(host)?;
         let mut spec_input = spec::build(rec, &rootfs, &who, &etc)?;
+        let mut volumes = self.runtime_mounts(rec, &rootfs)?;
+        // Parents before children, so a mount inside another volume lands on top of it.
+        volumes.sort_by_key(|m| m.destination().components().count());
+        spec_input.mounts.extend(volumes);
         spec_input.network = self.netns_mode(rec)?;
         let runtime_spec = berth_runtime::spec::build(&spec_input)
             .map_err(|e| EngineError::invalid(e.to_string()))?;

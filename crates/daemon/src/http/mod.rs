@@ -13,6 +13,9 @@ pub mod response;
 pub mod route;
 mod stream;
 mod system;
+mod volumes;
+
+pub use volumes::check_filters as volume_filters;
 
 pub use stream::body_reader;
 
@@ -85,6 +88,11 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
         Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
+        Route::VolumeList => volumes::list(engine, &query).await,
+        Route::VolumeCreate => volumes::create(engine, req.into_body()).await,
+        Route::VolumePrune => volumes::prune(engine, &query).await,
+        Route::VolumeInspect(name) => volumes::inspect(engine, name).await,
+        Route::VolumeDelete(name) => volumes::remove(engine, name, &query).await,
         Route::NetworkList => networks::list(engine, &query).await,
         Route::NetworkCreate => networks::create(engine, req.into_body()).await,
         Route::NetworkPrune => networks::prune(engine, &query).await,

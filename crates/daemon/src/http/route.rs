@@ -31,6 +31,11 @@ pub enum Route {
     Container(String, ContainerAction),
     /// An exec instance by ID, and what to do with it.
     Exec(String, ExecAction),
+    VolumeList,
+    VolumeCreate,
+    VolumePrune,
+    VolumeInspect(String),
+    VolumeDelete(String),
     NetworkList,
     NetworkCreate,
     NetworkPrune,
@@ -158,6 +163,9 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
         "/events" => Some((Method::GET, Route::Events)),
         "/commit" => Some((Method::POST, Route::Commit)),
+        "/volumes" => Some((Method::GET, Route::VolumeList)),
+        "/volumes/create" => Some((Method::POST, Route::VolumeCreate)),
+        "/volumes/prune" => Some((Method::POST, Route::VolumePrune)),
         "/networks" => Some((Method::GET, Route::NetworkList)),
         "/networks/create" => Some((Method::POST, Route::NetworkCreate)),
         "/networks/prune" => Some((Method::POST, Route::NetworkPrune)),
@@ -175,6 +183,17 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
     }
     if let Some(rest) = path.strip_prefix("/exec/") {
         return exec_route(method, rest).map(|r| (r, version));
+    }
+    if let Some(name) = path
+        .strip_prefix("/volumes/")
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+    {
+        let name = decode(name)?;
+        return match *method {
+            Method::GET | Method::HEAD => Ok((Route::VolumeInspect(name), version)),
+            Method::DELETE => Ok((Route::VolumeDelete(name), version)),
+            _ => Err(RouteError::MethodNotAllowed),
+        };
     }
     if let Some(rest) = path.strip_prefix("/networks/") {
         return network_route(method, rest).map(|r| (r, version));
