@@ -385,3 +385,69 @@ fn mount_flag_binds_volumes_and_tmpfs() {
     assert_contains(&r.stderr, "bind source path does not exist: /no/such/dir");
     assert!(!std::path::Path::new("/no/such/dir").exists());
 }
+
+fn mounted(path: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+#[test]
+fn local_driver_options_mount_a_device_while_in_use() {
+    let d = engine();
+    d.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=2m",
+        "ram",
+    ]);
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "ram:/r",
+        "netbox",
+        "sh",
+        "-c",
+        "grep ' /r ' /proc/mounts",
+    ]);
+    assert_contains(&out, "tmpfs /r tmpfs");
+    assert_contains(&out, "size=2048k");
+    let mountpoint = d.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "ram"]);
+    assert!(
+        !mounted(mountpoint.trim()),
+        "the tmpfs stayed mounted with no user"
+    );
+
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "on-host\n").unwrap();
+    let device = format!("device={}", host.path().display());
+    d.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        &device,
+        "-o",
+        "o=bind",
+        "hostdir",
+    ]);
+    let out = d.ok(&["run", "--rm", "-v", "hostdir:/h", "netbox", "cat", "/h/f"]);
+    assert_eq!(out, "on-host\n");
+    d.ok(&["volume", "rm", "hostdir"]);
+    assert!(
+        host.path().join("f").exists(),
+        "removing the volume removed its device's content"
+    );
+
+    let r = d.fails(&["volume", "create", "-o", "size=1m", "badopt"]);
+    assert_contains(&r.stderr, "invalid option key");
+    assert!(!volumes(&d).contains(&"badopt".to_string()));
+}

@@ -67,6 +67,7 @@ impl ContainerService {
         })
         .await;
         self.drop_sandbox(c).await;
+        self.release_volume_mounts(&c.record());
     }
 
     /// Settles a container whose process ended.

@@ -421,6 +421,7 @@ impl ContainerService {
                         m.source
                     )));
                 }
+                self.volumes.mount_for_use(&m.source)?;
                 if !m.nocopy {
                     volumes::copy_up(rootfs, &m.destination, &source)?;
                 }
@@ -486,6 +487,43 @@ impl ContainerService {
                 v
             })
             .collect()
+    }
+
+    /// Unmounts the devices of `rec`'s volumes (local driver options) that no other running
+    /// container uses, once `rec`'s process is gone.
+    pub(super) fn release_volume_mounts(&self, rec: &ContainerRecord) {
+        let active: Vec<ContainerRecord> = self
+            .records()
+            .into_iter()
+            .filter(|r| r.id != rec.id && r.state.status.is_active())
+            .collect();
+        for m in rec.mounts.iter().filter(|m| m.kind == VOLUME) {
+            let used = active.iter().any(|r| {
+                r.mounts
+                    .iter()
+                    .any(|o| o.kind == VOLUME && o.source == m.source)
+            });
+            if !used {
+                self.volumes.release_use(&m.source);
+            }
+        }
+    }
+
+    /// At engine start: volume devices left mounted for containers that ended while the
+    /// engine was away.
+    pub(super) fn release_unused_volume_mounts(&self) {
+        let users = users_by_volume(
+            &self
+                .records()
+                .into_iter()
+                .filter(|r| r.state.status.is_active())
+                .collect::<Vec<_>>(),
+        );
+        for v in self.volumes.all() {
+            if !v.options.is_empty() && !users.contains_key(&v.name) {
+                self.volumes.release_use(&v.name);
+            }
+        }
     }
 
     /// The anonymous volumes of a container being removed.

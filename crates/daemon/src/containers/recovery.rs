@@ -92,6 +92,7 @@ impl ContainerService {
                 _ => {}
             }
         }
+        self.release_unused_volume_mounts();
         let (total, running, _, _) = self.count();
         if total > 0 {
             tracing::info!(containers = total, running, "containers restored");

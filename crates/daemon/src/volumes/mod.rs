@@ -5,6 +5,7 @@
 
 mod copyup;
 mod engine_ops;
+mod local;
 mod record;
 
 use std::collections::BTreeMap;
@@ -20,9 +21,6 @@ pub use record::VolumeRecord;
 
 /// The event type of volume events.
 pub const VOLUME: &str = "volume";
-
-/// The local driver's options.
-const LOCAL_OPTIONS: [&str; 3] = ["type", "device", "o"];
 
 /// docker's rule for volume names: no `/`, so never a path, and never `.` or `..`.
 pub fn valid_name(name: &str) -> bool {
@@ -113,19 +111,7 @@ impl VolumeService {
                 req.driver, req.driver
             )));
         }
-        if let Some(bad) = req
-            .options
-            .keys()
-            .find(|k| !LOCAL_OPTIONS.contains(&k.as_str()))
-        {
-            return Err(EngineError::invalid(format!("invalid option key: {bad:?}")));
-        }
-        if !req.options.is_empty() {
-            return Err(EngineError::invalid(
-                "the local driver's type, device and o options are not supported by Berth yet",
-            ));
-        }
-        Ok(())
+        local::check(&req.options)
     }
 
     /// `volume create`: a new volume, or the existing one of that name (as docker answers).
@@ -180,6 +166,8 @@ impl VolumeService {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
+        // Its device, if it is a mount of one, is left alone: only the mount goes.
+        local::unmount(name, &self.data_path(name))?;
         // The record goes first: a crash leaves content without a record (removed at the
         // next start), never a record without its content.
         let dir = VolumeRecord::dir(&self.root, name);
@@ -188,6 +176,23 @@ impl VolumeService {
             .map_err(|e| EngineError::internal(format!("removing {}: {e}", dir.display())))?;
         self.announce("destroy", &rec);
         Ok(())
+    }
+
+    /// Mounts a volume's device (local driver options) for a starting container.
+    pub fn mount_for_use(&self, name: &str) -> EngineResult<()> {
+        let rec = self.get(name)?;
+        local::mount(name, &rec.options, &self.data_path(name))
+    }
+
+    /// Undoes [`VolumeService::mount_for_use`] once no running container uses the volume.
+    pub fn release_use(&self, name: &str) {
+        let Ok(rec) = self.get(name) else { return };
+        if rec.options.is_empty() {
+            return;
+        }
+        if let Err(e) = local::unmount(name, &self.data_path(name)) {
+            tracing::warn!(volume = %name, error = %e.message, "unmounting a volume");
+        }
     }
 
     /// Content left by a removal a crash interrupted: directories without a record.
