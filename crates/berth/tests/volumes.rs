@@ -451,3 +451,32 @@ fn local_driver_options_mount_a_device_while_in_use() {
     assert_contains(&r.stderr, "invalid option key");
     assert!(!volumes(&d).contains(&"badopt".to_string()));
 }
+
+#[test]
+fn bind_propagation_applies() {
+    let d = engine();
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().display().to_string();
+    let shared = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{src}:/mnt:rshared"),
+        "netbox",
+        "grep",
+        " /mnt ",
+        "/proc/self/mountinfo",
+    ]);
+    assert_contains(&shared, "shared:");
+    let private = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{src}:/mnt"),
+        "netbox",
+        "grep",
+        " /mnt ",
+        "/proc/self/mountinfo",
+    ]);
+    assert!(!private.contains("shared:"), "{private}");
+}

@@ -274,10 +274,20 @@ fn reopen_dir(fd: &OwnedFd) -> rustix::io::Result<OwnedFd> {
 /// Swaps the root for `rootfs` and detaches the old root: the runc way, stacking the old
 /// root under the new one and unmounting it, with no directory needed for it.
 pub fn pivot(rootfs: &Path) -> Result<(), StartError> {
+    let old_root = rustix::fs::open(
+        "/",
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| err("opening", Path::new("/"), e))?;
     std::env::set_current_dir(rootfs).map_err(|e| err("entering", rootfs, e))?;
     rustix::process::pivot_root(".", ".").map_err(|e| err("pivot_root to", rootfs, e))?;
-    // The old root is now mounted over the new one; make it private so its unmount does not
-    // propagate, then detach it.
+    // The old root is now mounted over the new one. Standing in it (a path lookup of "."
+    // from the new root would find the new root's mount, and a recursive propagation change
+    // there would undo the container's own shared and slave mounts), make it a slave so its
+    // unmount does not propagate, then detach it.
+    rustix::process::fchdir(&old_root)
+        .map_err(|e| err("entering the old root", Path::new("/"), e))?;
     rustix::mount::mount_change(
         ".",
         MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
