@@ -480,3 +480,55 @@ fn bind_propagation_applies() {
     ]);
     assert!(!private.contains("shared:"), "{private}");
 }
+
+/// A layer with `/data` (mode 0750, uid 1000) holding `note` (mode 0640, uid 1000, gid 1001).
+fn owned_layer() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut entry = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_uid(1000);
+        h.set_gid(1001);
+        h.set_mtime(1_700_000_000);
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, path, data).expect("appending to a tar in memory");
+    };
+    entry("data", tar::EntryType::Directory, 0o750, b"");
+    entry("data/note", tar::EntryType::Regular, 0o640, b"owned\n");
+    b.into_inner().expect("finishing a tar in memory")
+}
+
+#[test]
+fn copy_up_keeps_owners_and_modes_and_volume_opt_applies() {
+    let d = Daemon::start();
+    let image = images::Image::new(vec![images::busybox_layer(), owned_layer()], &["sh"])
+        .tagged("owned:latest");
+    d.load(&images::docker_archive(&[image]));
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "kept:/data",
+        "owned",
+        "sh",
+        "-c",
+        "stat -c '%u %g %a' /data /data/note; cat /data/note",
+    ]);
+    assert_eq!(out, "1000 1001 750\n1000 1001 640\nowned\n");
+    let mountpoint = d.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "kept"]);
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(std::path::Path::new(mountpoint.trim()).join("note")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (1000, 1001, 0o640)
+    );
+
+    // --mount's volume-opt makes the new volume a tmpfs.
+    let out = d.ok(&[
+        "run", "--rm", "--mount",
+        "type=volume,src=ramvol,dst=/r,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=3m",
+        "owned", "grep", " /r ", "/proc/mounts",
+    ]);
+    assert_contains(&out, "size=3072k");
+}

@@ -47,6 +47,9 @@ pub struct MountRecord {
     /// A new volume's labels (`volume-label`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// A new volume's driver options (`volume-opt`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_options: BTreeMap<String, String>,
     /// A tmpfs mount's options (`size=…`, `mode=…`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
@@ -105,6 +108,7 @@ pub fn parse_bind(spec: &str) -> EngineResult<MountRecord> {
         anonymous: false,
         must_exist: false,
         labels: BTreeMap::new(),
+        volume_options: BTreeMap::new(),
         tmpfs: Vec::new(),
     };
     for opt in opts.split(',').filter(|o| !o.is_empty()) {
@@ -147,6 +151,7 @@ fn from_mount(m: &berth_api::types::Mount) -> EngineResult<MountRecord> {
         anonymous: false,
         must_exist: true,
         labels: BTreeMap::new(),
+        volume_options: BTreeMap::new(),
         tmpfs: Vec::new(),
     };
     match kind {
@@ -189,6 +194,9 @@ fn from_mount(m: &berth_api::types::Mount) -> EngineResult<MountRecord> {
             if let Some(v) = &m.volume_options {
                 out.nocopy = v.no_copy;
                 out.labels = v.labels.clone();
+                if let Some(d) = &v.driver_config {
+                    out.volume_options = d.options.clone();
+                }
                 if v.driver_config
                     .as_ref()
                     .is_some_and(|d| !matches!(d.name.as_str(), "" | "local"))
@@ -298,14 +306,16 @@ impl ContainerService {
                     anonymous: true,
                     must_exist: false,
                     labels: BTreeMap::new(),
+                    volume_options: BTreeMap::new(),
                     tmpfs: Vec::new(),
                 });
             }
         }
         for m in &out {
-            if m.kind == VOLUME && !m.source.is_empty() {
+            if m.kind == VOLUME {
                 self.volumes.check(&CreateVolume {
-                    name: Some(m.source.clone()),
+                    name: (!m.source.is_empty()).then(|| m.source.clone()),
+                    options: m.volume_options.clone(),
                     ..Default::default()
                 })?;
             }
@@ -345,6 +355,7 @@ impl ContainerService {
                     name: (!m.source.is_empty()).then(|| m.source.clone()),
                     anonymous: m.source.is_empty(),
                     labels: m.labels.clone(),
+                    options: m.volume_options.clone(),
                     ..Default::default()
                 })?;
                 m.source = rec.name.clone();
