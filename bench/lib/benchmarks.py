@@ -8,6 +8,7 @@ Benchmark to BENCHMARKS with its target.
 
 import dataclasses
 import os
+import shutil
 import statistics
 import tarfile
 import time
@@ -380,6 +381,136 @@ def ports_judge(ctx, berth):
     return None if bridge is None else berth <= bridge + 0.005
 
 
+# -- volumes ---------------------------------------------------------------------------------
+
+MOUNTS = 10  # named volumes, and as many bind mounts
+MOUNTS_OVER = 0.002  # the target: at most this much over the same run with no mounts
+MOUNTS_PREFIX = "bench-mounts20-v"
+
+
+def mounts_dirs(ctx, engine):
+    return [os.path.join(ctx.workspace, f"mounts20-{engine.name.lower()}", f"b{i}")
+            for i in range(MOUNTS)]
+
+
+def mounts_prepare(ctx, engine):
+    """The 10 named volumes (`volume create`) and the 10 host directories, untimed."""
+    busybox_loaded(ctx, engine)
+    engine.remove_containers()
+    for i in range(MOUNTS):
+        engine.cli("volume", "create", f"{MOUNTS_PREFIX}{i}")
+    for d in mounts_dirs(ctx, engine):
+        os.makedirs(d)
+
+
+def mounts_sample(ctx, engine):
+    """`run --rm` with 10 named volumes and 10 binds, and beside it the same run with none,
+    the order of the two swapped every sample so neither always goes first. The sample is
+    the run with the mounts; the plain run's time is kept for the comparison."""
+    mounts = [a for i in range(MOUNTS) for a in ("-v", f"{MOUNTS_PREFIX}{i}:/v{i}")]
+    mounts += [a for i, d in enumerate(mounts_dirs(ctx, engine)) for a in ("-v", f"{d}:/b{i}")]
+    plain_args = ("run", "--rm", *NO_NETWORK, ctx.busybox.ref, "true")
+    mounted_args = ("run", "--rm", *NO_NETWORK, *mounts, ctx.busybox.ref, "true")
+    pairs = ctx.state.setdefault(("mounts20", engine.name), [])
+    if len(pairs) % 2 == 0:
+        plain = engine.timed(*plain_args)
+        os.sync()
+        mounted = engine.timed(*mounted_args)
+    else:
+        mounted = engine.timed(*mounted_args)
+        last_cpu = engine.last_cpu
+        os.sync()
+        plain = engine.timed(*plain_args)
+        engine.last_cpu = last_cpu
+    pairs.append((plain, mounted))
+    ctx.measured.setdefault(("mounts20", engine.name), []).append(plain)
+    return mounted
+
+
+def mounts_finish(ctx, engine):
+    """Checks that the named volumes and the host directories outlived the runs (`--rm`
+    removes anonymous volumes only) and that no other volume appeared; notes the
+    differences; removes the volumes and the directories."""
+    names = set(engine.cli("volume", "ls", "-q").stdout.decode().split())
+    ours = {f"{MOUNTS_PREFIX}{i}" for i in range(MOUNTS)}
+    dirs = mounts_dirs(ctx, engine)
+    missing = sorted(ours - names) + [d for d in dirs if not os.path.isdir(d)]
+    if names - ours:
+        ctx.note("mounts20", engine, f"{len(names - ours)} other volume(s) after the runs: "
+                 f"{', '.join(sorted(names - ours)[:5])}")
+    engine.cli("volume", "rm", *sorted(ours & names), check=False)
+    left = ours & set(engine.cli("volume", "ls", "-q").stdout.decode().split())
+    shutil.rmtree(os.path.dirname(dirs[0]), ignore_errors=True)
+    pairs = ctx.state.pop(("mounts20", engine.name), [])
+    if pairs:
+        plain = statistics.median(p for p, _ in pairs)
+        mounted = statistics.median(m for _, m in pairs)
+        diffs = [m - p for p, m in pairs]
+        ctx.note("mounts20", engine, "the same run with no mounts, taken beside each sample: "
+                 + ", ".join(f"{p * 1000:.0f} ms" for p, _ in pairs)
+                 + f"; median {plain * 1000:.0f} ms")
+        ctx.note("mounts20", engine, "mounts minus none, per sample: "
+                 + ", ".join(f"{d * 1000:+.1f} ms" for d in diffs)
+                 + f"; difference of the medians {(mounted - plain) * 1000:+.1f} ms (the "
+                 f"target: ≤ +{MOUNTS_OVER * 1000:.0f} ms); median of the per-sample "
+                 f"differences {statistics.median(diffs) * 1000:+.1f} ms")
+    if missing or left:
+        raise RuntimeError(f"after the runs, missing: {missing or 'nothing'}; "
+                           f"not removed: {sorted(left) or 'nothing'}")
+
+
+def mounts_judge(ctx, berth):
+    """Berth's median against that of its runs with no mounts, taken in the same benchmark."""
+    plain = ctx.measured.get(("mounts20", "Berth"))
+    return None if not plain else berth <= statistics.median(plain) + MOUNTS_OVER
+
+
+VOLUMES = 1000
+VOLUMES_PREFIX = "bench-df1000-"
+
+
+def volume_names():
+    return [f"{VOLUMES_PREFIX}{i:04d}" for i in range(VOLUMES)]
+
+
+def volumes_created(ctx, engine):
+    """1,000 volumes, made 8 at a time with `volume create`, untimed."""
+    with ThreadPoolExecutor(8) as pool:
+        for proc in pool.map(lambda n: engine.cli("volume", "create", n, check=False),
+                             volume_names()):
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr.decode(errors="replace"))
+    names = set(engine.cli("volume", "ls", "-q").stdout.decode().split())
+    if not set(volume_names()) <= names:
+        raise RuntimeError(f"volume ls lists {len(set(volume_names()) & names)} of the "
+                           f"{VOLUMES} volumes created")
+
+
+def df_sample(ctx, engine):
+    return engine.timed("system", "df")
+
+
+def volumes_finish(ctx, engine):
+    """Notes what `system df` says of the volumes (its `Local Volumes` row), then removes
+    them, 100 per `volume rm`, and checks none is left."""
+    out = engine.cli("system", "df").stdout.decode(errors="replace")
+    row = next((line.split() for line in out.splitlines() if line.startswith("Local Volumes")),
+               None)
+    if row is None:
+        ctx.note("df1000", engine, "the output has no `Local Volumes` row")
+    else:
+        total = row[2] if len(row) > 2 else "?"
+        ctx.note("df1000", engine, f"`Local Volumes` row: TOTAL {total} "
+                 f"(of {VOLUMES} present){'' if total == str(VOLUMES) else ', volumes not counted'}"
+                 f" — {' '.join(row)}")
+    names = volume_names()
+    for i in range(0, len(names), 100):
+        engine.cli("volume", "rm", *names[i:i + 100], check=False)
+    left = set(names) & set(engine.cli("volume", "ls", "-q").stdout.decode().split())
+    if left:
+        raise RuntimeError(f"{len(left)} of the {VOLUMES} volumes not removed")
+
+
 BENCHMARKS = [
     Benchmark("load", "`load -i` of a 5-layer, 200 MiB docker-save archive, cold", "s",
               load_sample, Target("≥ 3× faster than Docker", speedup=3)),
@@ -389,6 +520,11 @@ BENCHMARKS = [
     Benchmark("run", "`run --rm --network none busybox true`, end to end", "s",
               run_sample, Target("≤ 20 ms and ≥ 20× faster than Docker", at_most=0.020,
                                  speedup=20), prepare=busybox_loaded),
+    Benchmark("mounts20", f"`run --rm --network none busybox true` with {MOUNTS} named "
+              f"volumes and {MOUNTS} binds", "s",
+              mounts_sample, Target("≤ the same run with no mounts + 2 ms (medians)",
+                                   judge=mounts_judge),
+              prepare=mounts_prepare, finish=mounts_finish),
     Benchmark("run50", f"{CONCURRENT} × `run -d … sleep` started concurrently", "s",
               concurrent_sample, Target("faster than Docker", speedup=1),
               prepare=busybox_loaded),
@@ -405,6 +541,9 @@ BENCHMARKS = [
     Benchmark("ps", f"`ps -a` with {MANY} containers", "s",
               ps_sample, Target("≤ 50 ms", at_most=0.050), prepare=many_created,
               finish=lambda ctx, engine: engine.remove_containers()),
+    Benchmark("df1000", f"`system df` with {VOLUMES} volumes", "s",
+              df_sample, Target("≤ 100 ms", at_most=0.100), prepare=volumes_created,
+              finish=volumes_finish),
     Benchmark("shim", "engine memory per running container (PSS of its shim)", "bytes",
               shim_sample, Target("≤ 2 MiB", at_most=2 * MIB), repeat=False),
     Benchmark("rss", "idle daemon resident memory (VmRSS), image present", "bytes",
