@@ -47,8 +47,8 @@ fn two_volumes(d: &Daemon) {
     d.ok(&["volume", "create", "spare"]);
     let mountpoint = d.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "spare"]);
     let dir = std::path::Path::new(mountpoint.trim()).join("sub");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("g"), vec![1u8; 2000]).unwrap();
+    std::fs::create_dir(&dir).expect("making a directory in the volume");
+    std::fs::write(dir.join("g"), vec![1u8; 2000]).expect("writing into the volume");
 }
 
 #[test]
