@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::image::ImageSummary;
+use super::null_as_default;
+use super::volume::Volume;
 
 /// `GET /version`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -186,13 +188,16 @@ pub struct Commit {
     pub expected: String,
 }
 
-/// `GET /system/df`.
+/// `GET /system/df`. Each volume carries its `UsageData` (bytes under it, containers
+/// naming it). `BuildCache` is `[]` while Berth has no builder cache.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct SystemDataUsage {
     pub layers_size: i64,
     pub images: Vec<ImageSummary>,
     pub containers: Vec<serde_json::Value>,
-    pub volumes: Vec<serde_json::Value>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub volumes: Vec<Volume>,
+    #[serde(deserialize_with = "null_as_default")]
     pub build_cache: Vec<serde_json::Value>,
 }

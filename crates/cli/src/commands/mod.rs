@@ -64,6 +64,7 @@ pub async fn run(app: App) -> CliResult {
             system::info(&client().await?, args.format.as_deref(), host.as_deref()).await
         }
         Command::System(SystemCommand::Df(args)) => system::df(&client().await?, args).await,
+        Command::System(SystemCommand::Prune(args)) => system::prune(&client().await?, args).await,
         Command::Run(a) => containers::run(client().await?, a).await,
         Command::Create(a) => containers::create(&client().await?, a).await,
         Command::Start(a) => containers::start(client().await?, a).await,

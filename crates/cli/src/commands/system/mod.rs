@@ -1,14 +1,19 @@
-//! `version`, `info`, `system df` and `system dial-stdio`.
+//! `version`, `info`, `system df`, `system prune` and `system dial-stdio`.
 
-use berth_api::types::{ContainerSummary, SystemDataUsage, SystemInfo};
+mod df;
+mod prune;
+
+pub use df::df;
+pub use prune::prune;
+
+use berth_api::types::SystemInfo;
 use berth_api::{Client, Host};
 use serde_json::{json, Value};
 
-use crate::app::DfArgs;
 use crate::context;
 use crate::error::{CliError, CliResult};
-use crate::format::units::{bytes_size, human_size};
-use crate::format::{render_list, Format, Template};
+use crate::format::units::bytes_size;
+use crate::format::Template;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -142,117 +147,6 @@ fn info_text(i: &SystemInfo) -> String {
         s.push('\n');
     }
     s
-}
-
-const DF_DEFAULT: &str =
-    "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
-
-fn df_rows(du: &SystemDataUsage) -> Vec<Value> {
-    let total = du.layers_size;
-    let used: i64 = du
-        .images
-        .iter()
-        .filter(|i| i.containers > 0 && i.virtual_size >= 0 && i.shared_size >= 0)
-        .map(|i| i.virtual_size - i.shared_size)
-        .sum();
-    let reclaimable = total - used;
-    let images_reclaimable = if total > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(reclaimable as f64),
-            reclaimable * 100 / total
-        )
-    } else {
-        human_size(reclaimable as f64)
-    };
-    let active = du.images.iter().filter(|i| i.containers > 0).count();
-    let containers = df_containers(du);
-    // docker's: a container that runs, is paused or restarting is active; the others'
-    // changes are what removing them would reclaim.
-    let is_active = |c: &ContainerSummary| {
-        ["running", "paused", "restarting"]
-            .iter()
-            .any(|s| c.state.contains(s))
-    };
-    let rw = |c: &ContainerSummary| c.size_rw.unwrap_or(0).max(0);
-    let c_total: i64 = containers.iter().map(rw).sum();
-    let c_reclaimable: i64 = containers.iter().filter(|c| !is_active(c)).map(rw).sum();
-    let c_reclaimable_text = if c_total > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(c_reclaimable as f64),
-            c_reclaimable * 100 / c_total
-        )
-    } else {
-        human_size(c_reclaimable as f64)
-    };
-    vec![
-        json!({"Type": "Images", "TotalCount": du.images.len(), "Active": active,
-               "Size": human_size(total as f64), "Reclaimable": images_reclaimable}),
-        json!({"Type": "Containers", "TotalCount": containers.len(),
-               "Active": containers.iter().filter(|c| is_active(c)).count(),
-               "Size": human_size(c_total as f64), "Reclaimable": c_reclaimable_text}),
-        json!({"Type": "Local Volumes", "TotalCount": du.volumes.len(), "Active": 0,
-               "Size": "0B", "Reclaimable": "0B"}),
-        json!({"Type": "Build Cache", "TotalCount": du.build_cache.len(), "Active": 0,
-               "Size": "0B", "Reclaimable": "0B"}),
-    ]
-}
-
-/// The containers of a `/system/df` answer; entries that do not parse are left out.
-fn df_containers(du: &SystemDataUsage) -> Vec<ContainerSummary> {
-    du.containers
-        .iter()
-        .filter_map(|c| serde_json::from_value(c.clone()).ok())
-        .collect()
-}
-
-pub async fn df(client: &Client, args: DfArgs) -> CliResult {
-    let du = client.system_df().await?;
-    if args.verbose && args.format.is_none() {
-        return super::print(&df_verbose(&du)?);
-    }
-    let headers = json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE",
-                         "Size": "SIZE", "Reclaimable": "RECLAIMABLE"});
-    let out = render_list(
-        &Format::parse(args.format.as_deref()),
-        DF_DEFAULT,
-        headers.as_object().unwrap_or(&serde_json::Map::new()),
-        &df_rows(&du),
-        None,
-    )?;
-    super::print(&out)
-}
-
-fn df_verbose(du: &SystemDataUsage) -> CliResult<String> {
-    let mut out = String::from("Images space usage:\n\n");
-    let rows = super::images::rows(&du.images, false, true);
-    out += &render_list(
-        &Format::Table(None),
-        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-        &super::images::headers(),
-        &rows,
-        None,
-    )?;
-    out += "\nContainers space usage:\n\n";
-    // Only what each container wrote: docker leaves the virtual size out here.
-    let rows: Vec<Value> = df_containers(du)
-        .into_iter()
-        .map(|mut c| {
-            c.size_root_fs = None;
-            super::containers::ps_row(&c, true)
-        })
-        .collect();
-    out += &render_list(
-        &Format::Table(None),
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
-        &super::containers::ps_headers(),
-        &rows,
-        None,
-    )?;
-    out += "\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n";
-    out += "\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n";
-    Ok(out)
 }
 
 /// Connects stdin and stdout to the local engine's socket, for `ssh host berth system
