@@ -492,7 +492,8 @@ fn owned_layer() -> Vec<u8> {
         h.set_gid(1001);
         h.set_mtime(1_700_000_000);
         h.set_size(data.len() as u64);
-        b.append_data(&mut h, path, data).expect("appending to a tar in memory");
+        b.append_data(&mut h, path, data)
+            .expect("appending to a tar in memory");
     };
     entry("data", tar::EntryType::Directory, 0o750, b"");
     entry("data/note", tar::EntryType::Regular, 0o640, b"owned\n");
@@ -531,4 +532,59 @@ fn copy_up_keeps_owners_and_modes_and_volume_opt_applies() {
         "owned", "grep", " /r ", "/proc/mounts",
     ]);
     assert_contains(&out, "size=3072k");
+}
+
+#[test]
+fn symlinked_bind_sources_resolve_and_nonrecursive_binds_leave_submounts() {
+    let d = engine();
+    let host = tempfile::tempdir().unwrap();
+    let real = host.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("f"), "through-link\n").unwrap();
+    let link = host.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/m", link.display()),
+        "netbox",
+        "cat",
+        "/m/f",
+    ]);
+    assert_eq!(out, "through-link\n");
+
+    // A tmpfs mounted under the source: taken along by default, not with bind-nonrecursive.
+    let sub = real.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let c = std::ffi::CString::new(sub.display().to_string()).unwrap();
+    let tmpfs = std::ffi::CString::new("tmpfs").unwrap();
+    let null = std::ptr::null();
+    // SAFETY: mount(2) of a tmpfs on a directory this test made, with NUL-terminated strings.
+    let rc = unsafe { libc::mount(tmpfs.as_ptr(), c.as_ptr(), tmpfs.as_ptr(), 0, null) };
+    assert_eq!(rc, 0);
+    std::fs::write(sub.join("inner"), "x").unwrap();
+    let src = real.display();
+    let rec = d.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("type=bind,src={src},dst=/m"),
+        "netbox",
+        "ls",
+        "/m/sub",
+    ]);
+    let flat = d.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &format!("type=bind,src={src},dst=/m,bind-nonrecursive"),
+        "netbox",
+        "ls",
+        "/m/sub",
+    ]);
+    // SAFETY: umount2 of the tmpfs mounted above.
+    unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    assert_eq!(rec.trim(), "inner");
+    assert_eq!(flat.trim(), "");
 }

@@ -44,6 +44,9 @@ pub struct MountRecord {
     /// `--mount`: a missing bind source is an error rather than made.
     #[serde(default)]
     pub must_exist: bool,
+    /// `bind-nonrecursive`: the mounts under the bind source are not taken along.
+    #[serde(default)]
+    pub non_recursive: bool,
     /// A new volume's labels (`volume-label`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -107,6 +110,7 @@ pub fn parse_bind(spec: &str) -> EngineResult<MountRecord> {
         mode: opts.into(),
         anonymous: false,
         must_exist: false,
+        non_recursive: false,
         labels: BTreeMap::new(),
         volume_options: BTreeMap::new(),
         tmpfs: Vec::new(),
@@ -150,6 +154,7 @@ fn from_mount(m: &berth_api::types::Mount) -> EngineResult<MountRecord> {
         mode: String::new(),
         anonymous: false,
         must_exist: true,
+        non_recursive: false,
         labels: BTreeMap::new(),
         volume_options: BTreeMap::new(),
         tmpfs: Vec::new(),
@@ -172,6 +177,7 @@ fn from_mount(m: &berth_api::types::Mount) -> EngineResult<MountRecord> {
                 )));
             }
             if let Some(b) = &m.bind_options {
+                out.non_recursive = b.non_recursive;
                 if !b.propagation.is_empty() {
                     if !PROPAGATIONS.contains(&b.propagation.as_str()) {
                         return Err(invalid(format!(
@@ -305,6 +311,7 @@ impl ContainerService {
                     mode: String::new(),
                     anonymous: true,
                     must_exist: false,
+                    non_recursive: false,
                     labels: BTreeMap::new(),
                     volume_options: BTreeMap::new(),
                     tmpfs: Vec::new(),
@@ -443,7 +450,7 @@ impl ContainerService {
                 )));
             }
             let mut options = vec![
-                "rbind".to_string(),
+                if m.non_recursive { "bind" } else { "rbind" }.to_string(),
                 if m.propagation.is_empty() {
                     "rprivate".to_string()
                 } else {
