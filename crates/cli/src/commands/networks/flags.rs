@@ -13,6 +13,21 @@ pub fn flag_error(value: &str, flag: &str, why: impl std::fmt::Display) -> CliEr
     ))
 }
 
+/// `-f/--filter` values read as docker's `FilterOpt` reads them (`name=value` each); `flag`
+/// is the flag's spelling in the error.
+pub fn filter_flags(
+    values: &[String],
+    flag: &str,
+) -> Result<berth_api::filters::Filters, CliError> {
+    let mut filters = berth_api::filters::Filters::new();
+    for f in values {
+        filters
+            .add_arg(f)
+            .map_err(|_| flag_error(f, flag, "bad format of filter (expected name=value)"))?;
+    }
+    Ok(filters)
+}
+
 /// One record of Go's `encoding/csv` (default settings): fields split at commas, a field
 /// that starts with `"` is quoted (`""` inside is a quote), a quote anywhere else is an error.
 pub fn csv_fields(s: &str) -> Result<Vec<String>, String> {

@@ -3,13 +3,12 @@
 
 use std::cmp::Ordering;
 
-use berth_api::filters::Filters;
 use berth_api::types::Network;
 use berth_api::Client;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Value};
 
-use super::flags::flag_error;
+use super::flags::filter_flags;
 use crate::app::NetworkLsArgs;
 use crate::error::CliResult;
 use crate::format::units::truncate_id;
@@ -139,16 +138,7 @@ pub fn render(
 }
 
 pub async fn list(client: &Client, args: NetworkLsArgs) -> CliResult {
-    let mut filters = Filters::new();
-    for f in &args.filter {
-        filters.add_arg(f).map_err(|_| {
-            flag_error(
-                f,
-                "-f, --filter",
-                "bad format of filter (expected name=value)",
-            )
-        })?;
-    }
+    let filters = filter_flags(&args.filter, "-f, --filter")?;
     let networks = client.network_list(&filters).await?;
     let out = render(networks, args.format.as_deref(), args.quiet, !args.no_trunc)?;
     super::super::print(&out)

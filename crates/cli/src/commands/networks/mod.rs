@@ -5,7 +5,6 @@ mod create;
 pub(crate) mod flags;
 pub(crate) mod list;
 
-use berth_api::filters::Filters;
 use berth_api::types::{
     EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
 };
@@ -15,7 +14,7 @@ use crate::app::{
     NetworkCommand, NetworkConnectArgs, NetworkDisconnectArgs, NetworkPruneArgs, NetworkRmArgs,
 };
 use crate::error::{CliError, CliResult};
-use flags::{flag_error, string_slice, validate_links};
+use flags::{filter_flags, string_slice, validate_links};
 
 const PRUNE_WARNING: &str =
     "WARNING! This will remove all custom networks not used by at least one container.";
@@ -119,12 +118,7 @@ fn prune_report(deleted: &[String]) -> String {
 }
 
 async fn prune(client: &Client, args: NetworkPruneArgs) -> CliResult {
-    let mut filters = Filters::new();
-    for f in &args.filter {
-        filters
-            .add_arg(f)
-            .map_err(|_| flag_error(f, "--filter", "bad format of filter (expected name=value)"))?;
-    }
+    let filters = filter_flags(&args.filter, "--filter")?;
     if !args.force && !super::confirm(PRUNE_WARNING) {
         return Ok(());
     }

@@ -41,14 +41,7 @@ pub(super) fn confirmation(all: bool, volumes: bool) -> String {
 
 /// The `--filter` values, read as docker's `FilterOpt` reads them.
 pub(super) fn parse_filters(args: &SystemPruneArgs) -> CliResult<Filters> {
-    let mut filters = Filters::new();
-    for f in &args.filter {
-        filters.add_arg(f).map_err(|_| {
-            CliError::usage(format!(
-                "invalid argument {f:?} for \"--filter\" flag: bad format of filter (expected name=value)"
-            ))
-        })?;
-    }
+    let filters = crate::commands::networks::flags::filter_flags(&args.filter, "--filter")?;
     if args.volumes && !filters.get("until").is_empty() {
         return Err(CliError::general(
             "ERROR: The \"until\" filter is not supported with \"--volumes\"",

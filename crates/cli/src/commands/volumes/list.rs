@@ -1,13 +1,12 @@
 //! `volume ls`: docker's volume table (DRIVER, VOLUME NAME), its `raw` format and its
 //! template fields, sorted by name in docker's natural order.
 
-use berth_api::filters::Filters;
 use berth_api::types::Volume;
 use berth_api::Client;
 use serde_json::{json, Value};
 
 use crate::app::VolumeLsArgs;
-use crate::commands::networks::flags::flag_error;
+use crate::commands::networks::flags::filter_flags;
 use crate::commands::networks::list::natural_cmp;
 use crate::error::CliResult;
 use crate::format::{render_list, Format};
@@ -69,16 +68,7 @@ pub fn render(mut volumes: Vec<Volume>, format: Option<&str>, quiet: bool) -> Cl
 }
 
 pub async fn list(client: &Client, args: VolumeLsArgs) -> CliResult {
-    let mut filters = Filters::new();
-    for f in &args.filter {
-        filters.add_arg(f).map_err(|_| {
-            flag_error(
-                f,
-                "-f, --filter",
-                "bad format of filter (expected name=value)",
-            )
-        })?;
-    }
+    let filters = filter_flags(&args.filter, "-f, --filter")?;
     let list = client.volume_list(&filters).await?;
     let out = render(list.volumes, args.format.as_deref(), args.quiet)?;
     super::super::print(&out)

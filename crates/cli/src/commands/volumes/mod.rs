@@ -7,7 +7,7 @@ use berth_api::filters::Filters;
 use berth_api::types::VolumeCreateRequest;
 use berth_api::Client;
 
-use super::networks::flags::{flag_error, kv_map};
+use super::networks::flags::{filter_flags, kv_map};
 use crate::app::{VolumeCommand, VolumeCreateArgs, VolumePruneArgs, VolumeRmArgs};
 use crate::error::{CliError, CliResult};
 use berth_api::units::human_size_with_precision;
@@ -88,12 +88,7 @@ async fn remove(client: &Client, args: VolumeRmArgs) -> CliResult {
 /// The prune filters: `--filter` values, and `all=true` for `--all` (how docker's CLI asks
 /// an API 1.42 engine for named volumes too).
 fn prune_filters(args: &VolumePruneArgs) -> CliResult<Filters> {
-    let mut filters = Filters::new();
-    for f in &args.filter {
-        filters
-            .add_arg(f)
-            .map_err(|_| flag_error(f, "--filter", "bad format of filter (expected name=value)"))?;
-    }
+    let mut filters = filter_flags(&args.filter, "--filter")?;
     if args.all {
         if !filters.get("all").is_empty() {
             return Err(CliError::general(
