@@ -13,6 +13,7 @@ mod fetch;
 mod host;
 pub mod http;
 pub mod images;
+mod json_record;
 pub mod lock;
 mod logging;
 pub mod networks;

@@ -216,6 +216,16 @@ impl ContainerService {
         (map.len(), running, paused, stopped)
     }
 
+    /// Whether any container's record satisfies `f`, looked at in place (no copies: this
+    /// runs on every container exit).
+    fn any_record(&self, f: impl Fn(&ContainerRecord) -> bool) -> bool {
+        self.containers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|c| f(&c.record.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+
     /// Every container's record.
     pub fn records(&self) -> Vec<ContainerRecord> {
         self.all().iter().map(|c| c.record()).collect()

@@ -510,16 +510,22 @@ impl ContainerService {
     /// Unmounts the devices of `rec`'s volumes (local driver options) that no other running
     /// container uses, once `rec`'s process is gone.
     pub(super) fn release_volume_mounts(&self, rec: &ContainerRecord) {
-        let active: Vec<ContainerRecord> = self
-            .records()
-            .into_iter()
-            .filter(|r| r.id != rec.id && r.state.status.is_active())
-            .collect();
-        for m in rec.mounts.iter().filter(|m| m.kind == VOLUME) {
-            let used = active.iter().any(|r| {
-                r.mounts
-                    .iter()
-                    .any(|o| o.kind == VOLUME && o.source == m.source)
+        // Only volumes that are mounts of a device have anything to undo; the scan of the
+        // other containers is for those alone.
+        let mounted = rec.mounts.iter().filter(|m| {
+            m.kind == VOLUME
+                && self
+                    .volumes
+                    .get(&m.source)
+                    .is_ok_and(|v| !v.options.is_empty())
+        });
+        for m in mounted {
+            let used = self.any_record(|r| {
+                r.id != rec.id
+                    && r.state.status.is_active()
+                    && r.mounts
+                        .iter()
+                        .any(|o| o.kind == VOLUME && o.source == m.source)
             });
             if !used {
                 self.volumes.release_use(&m.source);

@@ -235,8 +235,7 @@ impl ContainerService {
     /// Whether another running container is in `rec`'s network namespace
     /// (`--network container:<it>`).
     fn netns_shared(&self, rec: &ContainerRecord) -> bool {
-        self.all().iter().any(|c| {
-            let other = c.record();
+        self.any_record(|other| {
             other.id != rec.id
                 && other.state.status.is_active()
                 && match mode(&other.host_config.network_mode) {

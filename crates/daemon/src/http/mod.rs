@@ -15,8 +15,6 @@ mod stream;
 mod system;
 mod volumes;
 
-pub use volumes::check_filters as volume_filters;
-
 pub use stream::body_reader;
 
 use std::convert::Infallible;

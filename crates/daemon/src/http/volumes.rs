@@ -11,7 +11,7 @@ use super::query::Query;
 use super::response::{self, HttpResponse};
 use super::stream::blocking;
 use crate::engine::Engine;
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 use crate::volumes::CreateVolume;
 
 pub async fn list(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse> {
@@ -57,10 +57,4 @@ pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse
         volumes_deleted: deleted,
         space_reclaimed: reclaimed,
     }))
-}
-
-/// `?filters` of a volume list or prune, checked.
-pub fn check_filters(f: &berth_api::filters::Filters, allowed: &[&str]) -> EngineResult<()> {
-    f.validate(allowed)
-        .map_err(|e| EngineError::invalid(e.to_string()))
 }

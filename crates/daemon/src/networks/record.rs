@@ -70,17 +70,14 @@ impl NetworkRecord {
         dir.join(format!("{id}.json"))
     }
 
+    /// Made durable before the network is used: containers that name it need it after a
+    /// power cut.
     pub fn save(&self, dir: &Path) -> EngineResult<()> {
-        let bytes = serde_json::to_vec(self).map_err(|e| EngineError::internal(e.to_string()))?;
-        berth_runtime::shim::write_atomic(&Self::path(dir, &self.id), &bytes).map_err(|e| {
-            EngineError::internal(format!("writing the record of network {}: {e}", self.name))
-        })?;
-        // Networks are made rarely and must survive a power cut with the containers that
-        // name them, so the record is made durable before the network is used.
-        if let Ok(f) = std::fs::File::open(Self::path(dir, &self.id)) {
-            let _ = f.sync_all();
-        }
-        Ok(())
+        crate::json_record::save(
+            &Self::path(dir, &self.id),
+            self,
+            &format!("network {}", self.name),
+        )
     }
 
     pub fn delete(&self, dir: &Path) -> EngineResult<()> {
@@ -96,26 +93,11 @@ impl NetworkRecord {
 
     /// Every record in `dir`; unreadable ones are reported and skipped.
     pub fn load_all(dir: &Path) -> Vec<NetworkRecord> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                Ok(rec) => out.push(rec),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "skipping a network record")
-                }
-            }
-        }
-        out
+        crate::json_record::load_all(
+            crate::json_record::entries(dir)
+                .into_iter()
+                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json")),
+        )
     }
 
     pub fn is_bridge(&self) -> bool {

@@ -11,7 +11,7 @@ use crate::error::{EngineError, EngineResult};
 impl Engine {
     /// `GET /volumes` with docker's filters (`dangling`, `driver`, `label`, `name`).
     pub fn volume_list(&self, filters: &Filters) -> EngineResult<Vec<Volume>> {
-        crate::http::volume_filters(filters, &["dangling", "driver", "label", "name"])?;
+        check_filters(filters, &["dangling", "driver", "label", "name"])?;
         let dangling = filters
             .bool("dangling")
             .map_err(|e| EngineError::invalid(e.to_string()))?;
@@ -48,7 +48,7 @@ impl Engine {
     /// docker's current behaviour — with `label`/`label!`. Returns the names removed and
     /// the bytes freed.
     pub fn volume_prune(&self, filters: &Filters) -> EngineResult<(Vec<String>, u64)> {
-        crate::http::volume_filters(filters, &["label", "label!", "all"])?;
+        check_filters(filters, &["label", "label!", "all"])?;
         let all = filters
             .bool("all")
             .map_err(|e| EngineError::invalid(e.to_string()))?
@@ -75,4 +75,10 @@ impl Engine {
         }
         Ok((deleted, reclaimed))
     }
+}
+
+/// Refuses filters a volume request does not take.
+fn check_filters(f: &Filters, allowed: &[&str]) -> EngineResult<()> {
+    f.validate(allowed)
+        .map_err(|e| EngineError::invalid(e.to_string()))
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 
 pub const RECORD_FILE: &str = "volume.json";
 pub const DATA_DIR: &str = "_data";
@@ -35,39 +35,17 @@ impl VolumeRecord {
     }
 
     pub fn save(&self, root: &Path) -> EngineResult<()> {
-        let dir = Self::dir(root, &self.name);
-        let bytes = serde_json::to_vec(self).map_err(|e| EngineError::internal(e.to_string()))?;
-        berth_runtime::shim::write_atomic(&dir.join(RECORD_FILE), &bytes).map_err(|e| {
-            EngineError::internal(format!("writing the record of volume {}: {e}", self.name))
-        })?;
-        if let Ok(f) = std::fs::File::open(dir.join(RECORD_FILE)) {
-            let _ = f.sync_all();
-        }
-        Ok(())
+        let path = Self::dir(root, &self.name).join(RECORD_FILE);
+        crate::json_record::save(&path, self, &format!("volume {}", self.name))
     }
 
     /// Every volume under `root`; unreadable records are reported and skipped (never
     /// deleted: the data beside them is someone's).
     pub fn load_all(root: &Path) -> Vec<VolumeRecord> {
-        let Ok(entries) = std::fs::read_dir(root) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path().join(RECORD_FILE);
-            if !path.exists() {
-                continue;
-            }
-            match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                Ok(rec) => out.push(rec),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "skipping a volume record")
-                }
-            }
-        }
-        out
+        crate::json_record::load_all(
+            crate::json_record::entries(root)
+                .into_iter()
+                .map(|dir| dir.join(RECORD_FILE)),
+        )
     }
 }
