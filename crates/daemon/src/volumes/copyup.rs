@@ -16,10 +16,10 @@ use crate::error::{EngineError, EngineResult};
 /// Fills the empty directory `volume` with what `rootfs` has at `dest`. Nothing happens when
 /// the volume has content already, or the image has nothing there.
 pub fn copy_up(rootfs: &Path, dest: &str, volume: &Path) -> EngineResult<()> {
-    let empty = fs::read_dir(volume)
+    let is_empty = fs::read_dir(volume)
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);
-    if !empty {
+    if !is_empty {
         return Ok(());
     }
     let root = rustix::fs::open(
@@ -44,12 +44,29 @@ pub fn copy_up(rootfs: &Path, dest: &str, volume: &Path) -> EngineResult<()> {
             p.display()
         ))
     };
-    copy_tree(&src_path, volume).map_err(|(p, e)| fail("at", &p, e))?;
+    if let Err((p, e)) = copy_tree(&src_path, volume) {
+        // It was empty: emptied again, so the next start copies it whole rather than finding
+        // half a copy and taking it for the volume's content.
+        empty(volume);
+        return Err(fail("at", &p, e));
+    }
     // The volume's root takes the owner and mode of the directory it covers.
     std::os::unix::fs::chown(volume, Some(meta.uid()), Some(meta.gid()))
         .map_err(|e| fail("owning", volume, e))?;
     fs::set_permissions(volume, fs::Permissions::from_mode(meta.mode() & 0o7777))
         .map_err(|e| fail("setting the mode of", volume, e))
+}
+
+/// Removes everything in `dir` (symlinks themselves, never what they point to).
+fn empty(dir: &Path) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+    }
 }
 
 type CopyResult = Result<(), (std::path::PathBuf, std::io::Error)>;
@@ -115,6 +132,21 @@ mod tests {
         fs::write(data.join("new"), b"y").unwrap();
         copy_up(root.path(), "/data", vol.path()).unwrap();
         assert!(!vol.path().join("new").exists());
+    }
+
+    #[test]
+    fn a_failed_copy_is_undone() {
+        let vol = tempfile::tempdir().unwrap();
+        fs::create_dir_all(vol.path().join("half/deep")).unwrap();
+        fs::write(vol.path().join("half/deep/f"), b"x").unwrap();
+        fs::write(vol.path().join("g"), b"y").unwrap();
+        std::os::unix::fs::symlink("/etc", vol.path().join("l")).unwrap();
+        empty(vol.path());
+        assert_eq!(fs::read_dir(vol.path()).unwrap().count(), 0);
+        assert!(
+            Path::new("/etc/passwd").exists(),
+            "the symlink's target was emptied"
+        );
     }
 
     #[test]
