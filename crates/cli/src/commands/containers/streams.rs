@@ -5,6 +5,8 @@
 
 use std::io::{IsTerminal, Read};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use berth_api::client::Hijacked;
 use berth_api::detach::DetachMatcher;
@@ -78,10 +80,17 @@ pub fn detach_keys(flag: Option<&str>) -> CliResult<Vec<u8>> {
 /// Copies our stdin to the container on a thread of its own (a blocking read of a terminal
 /// cannot be cancelled; the thread simply ends with the process). The detach keys are
 /// passed on too, so the engine detaches just as we do and leaves the container's stdin
-/// open; the returned receiver fires when they were typed.
-fn pump_stdin(mut to: WriteHalf<Hijacked>, keys: Vec<u8>) -> tokio::sync::oneshot::Receiver<()> {
+/// open; the returned receiver fires when they were typed. The flag is raised the moment
+/// they are read, before they go to the engine: the engine, seeing them too, closes the
+/// stream, and that end of the output must not be mistaken for the container's.
+fn pump_stdin(
+    mut to: WriteHalf<Hijacked>,
+    keys: Vec<u8>,
+) -> (tokio::sync::oneshot::Receiver<()>, Arc<AtomicBool>) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<u8>, bool)>(8);
     let (detached_tx, detached_rx) = tokio::sync::oneshot::channel();
+    let typed = Arc::new(AtomicBool::new(false));
+    let typed_by_reader = typed.clone();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
         let mut buf = vec![0u8; 16 * 1024];
@@ -93,6 +102,9 @@ fn pump_stdin(mut to: WriteHalf<Hijacked>, keys: Vec<u8>) -> tokio::sync::onesho
                 Ok(n) => {
                     scratch.clear();
                     let detached = matcher.feed(&buf[..n], &mut scratch);
+                    if detached {
+                        typed_by_reader.store(true, Ordering::SeqCst);
+                    }
                     if tx.blocking_send((buf[..n].to_vec(), detached)).is_err() || detached {
                         return;
                     }
@@ -114,7 +126,7 @@ fn pump_stdin(mut to: WriteHalf<Hijacked>, keys: Vec<u8>) -> tokio::sync::onesho
         // Our stdin ended: so does the container's (when it reads it once).
         let _ = to.shutdown().await;
     });
-    detached_rx
+    (detached_rx, typed)
 }
 
 /// Streams an attached connection until the container's output ends or, with stdin
@@ -132,10 +144,15 @@ pub async fn stream(conn: Hijacked, tty: bool, stdin: Option<&[u8]>) -> CliResul
     };
     let result = match stdin {
         Some(keys) => {
-            let ended = pump_stdin(to, keys.to_vec());
-            tokio::select! {
+            let (ended, typed) = pump_stdin(to, keys.to_vec());
+            let result = tokio::select! {
                 r = copy => r.map(|()| Ended::Output),
                 Ok(()) = ended => Ok(Ended::Detached),
+            };
+            if typed.load(Ordering::SeqCst) {
+                Ok(Ended::Detached)
+            } else {
+                result
             }
         }
         None => {
@@ -149,7 +166,7 @@ pub async fn stream(conn: Hijacked, tty: bool, stdin: Option<&[u8]>) -> CliResul
 }
 
 /// Keeps the container's terminal the size of ours.
-pub fn follow_resizes(client: std::sync::Arc<Client>, id: String) {
+pub fn follow_resizes(client: Arc<Client>, id: String) {
     follow_terminal_size(move |h, w| {
         let client = client.clone();
         let id = id.clone();
@@ -158,7 +175,7 @@ pub fn follow_resizes(client: std::sync::Arc<Client>, id: String) {
 }
 
 /// Keeps an exec's terminal the size of ours.
-pub fn follow_exec_resizes(client: std::sync::Arc<Client>, id: String) {
+pub fn follow_exec_resizes(client: Arc<Client>, id: String) {
     follow_terminal_size(move |h, w| {
         let client = client.clone();
         let id = id.clone();
@@ -196,7 +213,7 @@ where
 }
 
 /// Forwards the signals a user sends us to the container (`--sig-proxy`).
-pub fn proxy_signals(client: std::sync::Arc<Client>, id: String) {
+pub fn proxy_signals(client: Arc<Client>, id: String) {
     use tokio::signal::unix::{signal, SignalKind};
     let kinds = [
         (SignalKind::interrupt(), "SIGINT"),
