@@ -2,9 +2,12 @@
 //! to a second host), published ports reached from the host's loopback, its own address and
 //! from another host, TCP and UDP, random host ports, user networks with DNS by name and
 //! alias, isolation between networks, host and none modes, connect/disconnect on a running
-//! container, and nothing left on the host after rm and after the engine stops.
+//! container, IPv6 networks, and nothing left on the host after rm and after the engine
+//! stops.
 
 mod common;
+#[path = "networks/ipv6.rs"]
+mod ipv6;
 #[path = "networks/lifecycle.rs"]
 mod lifecycle;
 #[path = "networks/ports.rs"]

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod firewall;
 mod ifname;
 pub mod ipam;
+pub mod ipam6;
 pub mod link;
 pub mod netns;
 pub mod sysctl;

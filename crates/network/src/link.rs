@@ -10,12 +10,12 @@
 mod mac;
 mod veth;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use nlink::netlink::link::BridgeLink;
 use nlink::netlink::messages::LinkMessage;
-use nlink::{Connection, Ipv4Address, Route};
+use nlink::{Connection, Ipv4Address, Ipv6Address, Route};
 
 pub use mac::{format_mac, mac_for, parse_mac, MacError};
 pub use veth::Endpoint;
@@ -209,6 +209,47 @@ impl Links {
                 ))?;
         }
         Ok(())
+    }
+
+    /// Makes sure bridge `name` (made by [`Links::ensure_bridge`]) also carries
+    /// `gateway/prefix_len` as an IPv6 address, without duplicate address detection so it
+    /// answers at once. Other addresses stay: the kernel's link-local one among them.
+    pub async fn ensure_bridge_ipv6(
+        &self,
+        name: &str,
+        gateway: Ipv6Addr,
+        prefix_len: u8,
+    ) -> Result<()> {
+        let index = self
+            .find(name)
+            .await?
+            .ok_or_else(|| {
+                netlink_error(name, "looking it up")(nlink::Error::interface_not_found(name))
+            })?
+            .ifindex();
+        let addresses = self
+            .conn
+            .get_addresses_by_index(index)
+            .await
+            .map_err(netlink_error(name, "listing its addresses"))?;
+        let present = addresses.iter().any(|a| {
+            a.local().or(a.address()) == Some(&IpAddr::V6(gateway)) && a.prefix_len() == prefix_len
+        });
+        if present {
+            return Ok(());
+        }
+        match self
+            .conn
+            .add_address(Ipv6Address::with_index(index, gateway, prefix_len).nodad())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_already_exists() => Ok(()),
+            Err(e) => Err(netlink_error(
+                name,
+                format!("adding {gateway}/{prefix_len}"),
+            )(e)),
+        }
     }
 
     /// Deletes link `name` (for a veth, both ends). `Ok` when there is none.

@@ -124,6 +124,8 @@ fn endpoint(netns: &Path, host_ifname: &str, ifname: &str, address: Ipv4Addr) ->
         address,
         prefix_len: 24,
         gateway: Some(GATEWAY),
+        address6: None,
+        gateway6: None,
         mac: mac_for(address),
         mtu: None,
         route_mtu: None,

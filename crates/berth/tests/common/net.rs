@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::images::{busybox_layer, layer, Image};
 
 /// The busybox applets the network tests use, beyond the base image's.
-const NET_APPLETS: [&str; 8] = [
-    "ip", "nc", "httpd", "wget", "nslookup", "ping", "ifconfig", "route",
+const NET_APPLETS: [&str; 9] = [
+    "ip", "nc", "httpd", "wget", "nslookup", "ping", "ping6", "ifconfig", "route",
 ];
 
 /// `udp-echo`, compiled once per test process as a static binary.
@@ -111,6 +111,34 @@ impl Outside {
         ip(&["-n", &name, "link", "set", &peer, "up"]);
         ip(&["-n", &name, "link", "set", "lo", "up"]);
         o
+    }
+
+    /// Gives the link IPv6 addresses too (a /64 of fd00:251::/32 picked like the IPv4 /30):
+    /// returns this host's and the outside host's.
+    pub fn with_ipv6(&self) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
+        let o = self.near.octets();
+        let net = format!("fd00:251:{:x}:{:x}", o[2], o[3]);
+        let (near, far) = (format!("{net}::1"), format!("{net}::2"));
+        ip(&[
+            "addr",
+            "add",
+            &format!("{near}/64"),
+            "dev",
+            &self.host_side,
+            "nodad",
+        ]);
+        let peer = self.host_side.replacen("bo", "bi", 1);
+        ip(&[
+            "-n",
+            &self.name,
+            "addr",
+            "add",
+            &format!("{far}/64"),
+            "dev",
+            &peer,
+            "nodad",
+        ]);
+        (near.parse().unwrap(), far.parse().unwrap())
     }
 
     /// Runs `f` on a thread inside the outside namespace.

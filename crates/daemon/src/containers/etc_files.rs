@@ -1,7 +1,7 @@
 //! The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets, written in its data
 //! directory and bound into it, as docker does.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use crate::error::{EngineError, EngineResult};
@@ -74,7 +74,7 @@ pub fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[Str
 pub fn hosts(
     extra: &[String],
     host_gateway: Option<Ipv4Addr>,
-    own: &[Ipv4Addr],
+    own: &[IpAddr],
     hostname: &str,
 ) -> EngineResult<String> {
     let mut out = LOCALHOST.to_string();
@@ -105,7 +105,7 @@ pub struct EtcInput<'a> {
     pub search: &'a [String],
     pub options: &'a [String],
     /// The container's own addresses, listed under its hostname.
-    pub own: Vec<Ipv4Addr>,
+    pub own: Vec<IpAddr>,
     /// The engine's DNS server for the container's user network, which then replaces the
     /// host's nameservers (unless `--dns` names others).
     pub nameserver: Option<Ipv4Addr>,
@@ -186,7 +186,7 @@ mod tests {
         assert!(h.ends_with("10.0.0.5\tdb\n"));
         assert!(hosts(&["nocolon".into()], None, &[], "c1").is_err());
         let gw = Ipv4Addr::new(10, 200, 0, 1);
-        let own = [Ipv4Addr::new(10, 200, 0, 2)];
+        let own = [IpAddr::V4(Ipv4Addr::new(10, 200, 0, 2))];
         let h = hosts(
             &["host.docker.internal:host-gateway".into()],
             Some(gw),

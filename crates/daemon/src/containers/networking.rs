@@ -403,11 +403,11 @@ pub fn settings_json(rec: &ContainerRecord, bridge_name: &str) -> serde_json::Va
         "SecondaryIPv6Addresses": null,
         "EndpointID": bridge.endpoint_id,
         "Gateway": bridge.gateway,
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "GlobalIPv6Address": bridge.global_ipv6_address,
+        "GlobalIPv6PrefixLen": bridge.global_ipv6_prefix_len,
         "IPAddress": bridge.ip_address,
         "IPPrefixLen": bridge.ip_prefix_len,
-        "IPv6Gateway": "",
+        "IPv6Gateway": bridge.ipv6_gateway,
         "MacAddress": bridge.mac_address,
         "Networks": net.networks,
     })
@@ -477,7 +477,11 @@ impl ContainerService {
             .network
             .networks
             .values()
-            .filter_map(|e| e.ip_address.parse().ok())
+            .flat_map(|e| {
+                let v4 = e.ip_address.parse().ok().map(std::net::IpAddr::V4);
+                let v6 = e.global_ipv6_address.parse().ok().map(std::net::IpAddr::V6);
+                v4.into_iter().chain(v6)
+            })
             .collect();
         let mut extra_hosts = host.extra_hosts.clone().unwrap_or_default();
         extra_hosts.extend(self.link_entries(rec)?);

@@ -5,12 +5,13 @@
 //! gone, so no bridge ever exists without a record saying whose it is.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use berth_api::types::NetworkCreateRequest;
 use berth_network::ipam::{check_overlap, free_subnet, parse_cidr, Subnet};
+use berth_network::ipam6::{check_overlap6, free_subnet6, parse_cidr6, Subnet6};
 use chrono::Utc;
 
 use super::record::{NetworkRecord, DRIVER_BRIDGE, DRIVER_HOST, DRIVER_NULL};
@@ -130,6 +131,89 @@ fn addressing(req: &NetworkCreateRequest) -> EngineResult<Addressing> {
     Ok(out)
 }
 
+/// The IPv6 addressing a request asks for (`--ipv6` with `--subnet fd00::/64` and friends).
+#[derive(Default)]
+struct Addressing6 {
+    subnet: Option<Subnet6>,
+    gateway: Option<Ipv6Addr>,
+    ip_range: Option<Subnet6>,
+}
+
+fn addressing6(req: &NetworkCreateRequest) -> EngineResult<Addressing6> {
+    let configs: Vec<_> = req
+        .ipam
+        .iter()
+        .flat_map(|i| i.config.iter())
+        .filter(|c| is_ipv6_config(c))
+        .collect();
+    if configs.len() > 1 {
+        return Err(EngineError::invalid(
+            "Berth bridge networks take one IPv6 subnet; more than one was given",
+        ));
+    }
+    let Some(c) = configs.first() else {
+        return Ok(Addressing6::default());
+    };
+    if !req.enable_ipv6 {
+        return Err(EngineError::invalid(format!(
+            "IPv6 subnet {} given, but IPv6 is not enabled on the network: add --ipv6",
+            c.subnet
+        )));
+    }
+    if c.subnet.is_empty() {
+        return Err(EngineError::invalid(
+            "an IPv6 gateway or IP range needs an IPv6 subnet (--subnet)",
+        ));
+    }
+    if !c.aux_addresses.is_empty() {
+        return Err(EngineError::invalid(
+            "auxiliary addresses on an IPv6 subnet are not supported by Berth",
+        ));
+    }
+    let (given, subnet) =
+        parse_cidr6(&c.subnet).map_err(|e| EngineError::invalid(e.to_string()))?;
+    if given != subnet.network {
+        return Err(EngineError::invalid(format!(
+            "invalid subnet {}: it has host bits set (the network address is {subnet})",
+            c.subnet
+        )));
+    }
+    if subnet.prefix > 126 {
+        return Err(EngineError::invalid(format!(
+            "invalid subnet {subnet}: too small for a gateway and a container"
+        )));
+    }
+    let mut out = Addressing6 {
+        subnet: Some(subnet),
+        ..Default::default()
+    };
+    if !c.gateway.is_empty() {
+        let gw: Ipv6Addr = c
+            .gateway
+            .parse()
+            .map_err(|_| EngineError::invalid(format!("invalid gateway address: {}", c.gateway)))?;
+        if !subnet.contains(gw) || gw == subnet.network {
+            return Err(EngineError::invalid(format!(
+                "no matching subnet for gateway {gw}"
+            )));
+        }
+        out.gateway = Some(gw);
+    }
+    if !c.ip_range.is_empty() {
+        let range: Subnet6 = c
+            .ip_range
+            .parse()
+            .map_err(|e: berth_network::ipam6::Ipam6Error| EngineError::invalid(e.to_string()))?;
+        if !subnet.contains(range.network) || !subnet.contains(range.last_address()) {
+            return Err(EngineError::invalid(format!(
+                "no matching subnet for range {range}"
+            )));
+        }
+        out.ip_range = Some(range);
+    }
+    Ok(out)
+}
+
 fn check_options(options: &BTreeMap<String, String>) -> EngineResult<()> {
     if let Some(name) = options.get(OPT_BRIDGE_NAME) {
         if !berth_network::valid_ifname(name) {
@@ -171,6 +255,13 @@ impl NetworkService {
         used
     }
 
+    /// IPv6 subnets already taken: other networks' and the host's routes.
+    fn subnets6_in_use(&self) -> Vec<Subnet6> {
+        let mut used = host::routed_subnets6();
+        used.extend(self.all().iter().filter_map(|n| n.rec.subnet6));
+        used
+    }
+
     /// `network create`. Returns the new network's ID.
     pub async fn create(&self, req: NetworkCreateRequest) -> EngineResult<String> {
         let name = req.name.trim().to_string();
@@ -196,11 +287,6 @@ impl NetworkService {
                 )))
             }
         }
-        if req.enable_ipv6 {
-            return Err(EngineError::invalid(
-                "IPv6 networks are not supported by Berth yet (--ipv6)",
-            ));
-        }
         if let Some(ipam) = &req.ipam {
             if !matches!(ipam.driver.as_str(), "" | "default") {
                 return Err(EngineError::not_found(format!(
@@ -211,6 +297,7 @@ impl NetworkService {
         }
         check_options(&req.options)?;
         let addressing = addressing(&req)?;
+        let addressing6 = addressing6(&req)?;
 
         let _g = self.changes.lock().await;
         if self.all().iter().any(|n| n.rec.name == name) {
@@ -243,6 +330,23 @@ impl NetworkService {
                 )
             })?,
         };
+        let subnet6 = match (req.enable_ipv6, addressing6.subnet) {
+            (false, _) => None,
+            (true, Some(s)) => {
+                check_overlap6(&s, &self.subnets6_in_use())
+                    .map_err(|e| forbidden(e.to_string()))?;
+                Some(s)
+            }
+            (true, None) => Some(
+                free_subnet6(host::candidate_subnets6(), &self.subnets6_in_use()).ok_or_else(
+                    || {
+                        EngineError::invalid(
+                            "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network",
+                        )
+                    },
+                )?,
+            ),
+        };
         let rec = NetworkRecord {
             id: id.clone(),
             name,
@@ -255,7 +359,10 @@ impl NetworkService {
             aux_addresses: addressing.aux,
             internal: req.internal,
             attachable: req.attachable,
-            enable_ipv6: false,
+            enable_ipv6: req.enable_ipv6,
+            subnet6,
+            gateway6: addressing6.gateway,
+            ip_range6: addressing6.ip_range,
             options: req.options.clone(),
             labels: req.labels.clone(),
             ipam_options: req.ipam.map(|i| i.options).unwrap_or_default(),
@@ -451,6 +558,9 @@ fn predefined(name: &str, driver: &str) -> NetworkRecord {
         internal: false,
         attachable: false,
         enable_ipv6: false,
+        subnet6: None,
+        gateway6: None,
+        ip_range6: None,
         options: BTreeMap::new(),
         labels: BTreeMap::new(),
         ipam_options: BTreeMap::new(),

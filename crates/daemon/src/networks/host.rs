@@ -3,9 +3,10 @@
 //! host-wide lock so two engines choosing subnets at once never pick the same one.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use berth_network::ipam::Subnet;
+use berth_network::ipam6::Subnet6;
 
 use crate::error::{EngineError, EngineResult};
 
@@ -33,6 +34,17 @@ pub fn enable_forwarding(bridge: &str) -> EngineResult<()> {
         berth_network::sysctl::set_iface(bridge, "route_localnet", "1"),
         "route_localnet",
     )
+}
+
+/// IPv6 forwarding on, for a network with `--ipv6` to reach beyond its bridge (as docker
+/// switches it on for such networks).
+pub fn enable_forwarding6() -> EngineResult<()> {
+    const KEY: &str = "net.ipv6.conf.all.forwarding";
+    if berth_network::sysctl::get(KEY).ok().as_deref() == Some("1") {
+        return Ok(());
+    }
+    berth_network::sysctl::set(KEY, "1")
+        .map_err(|e| EngineError::internal(format!("setting {KEY}: {e}")))
 }
 
 /// The host's nameservers, loopback ones included: the engine runs in the host's network
@@ -66,6 +78,48 @@ fn parse_routes(text: &str) -> Vec<Subnet> {
                 .flatten()
         })
         .collect()
+}
+
+/// The subnets of the host's IPv6 routes: the default route, link-local and multicast ones
+/// excepted (every interface has those; no network could ever be given them).
+pub fn routed_subnets6() -> Vec<Subnet6> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    parse_routes6(&text)
+}
+
+fn parse_routes6(text: &str) -> Vec<Subnet6> {
+    let link_local = Subnet6 {
+        network: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
+        prefix: 10,
+    };
+    let multicast = Subnet6 {
+        network: Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
+        prefix: 8,
+    };
+    let mut out: Vec<Subnet6> = text
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let dest = u128::from_str_radix(f.first()?, 16).ok()?;
+            let prefix = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            let subnet = Subnet6::new(Ipv6Addr::from(dest), prefix).ok()?;
+            let special = subnet.overlaps(&link_local) || subnet.overlaps(&multicast);
+            (prefix > 0 && !special && f.get(9) != Some(&"lo")).then_some(subnet)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The candidates for IPv6 networks without a given subnet: /64s of the unique local prefix
+/// fdb3:27e1:9c00::/48, chosen once at random for Berth, as docker's are for it.
+pub fn candidate_subnets6() -> impl Iterator<Item = Subnet6> {
+    let base = Subnet6 {
+        network: Ipv6Addr::new(0xfdb3, 0x27e1, 0x9c00, 0, 0, 0, 0, 0),
+        prefix: 48,
+    };
+    (0..256u128).filter_map(move |i| base.nth_subnet(64, i))
 }
 
 /// The candidates for networks without a given subnet: 10.200.0.0/13 in /20 blocks (4094
@@ -112,6 +166,23 @@ mod tests {
                 "172.17.0.0/16".parse().unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn ipv6_routes_are_read_from_proc() {
+        let text = "\
+fdb327e19c0000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 br-1\n\
+fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n\
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n\
+00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001 lo\n\
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000003 00000000 00000001 eth0\n";
+        assert_eq!(
+            parse_routes6(text),
+            vec!["fdb3:27e1:9c00::/64".parse().unwrap()]
+        );
+        let first = candidate_subnets6().next().unwrap();
+        assert_eq!(first.to_string(), "fdb3:27e1:9c00::/64");
+        assert_eq!(candidate_subnets6().count(), 256);
     }
 
     #[test]

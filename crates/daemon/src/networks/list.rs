@@ -31,6 +31,16 @@ impl Network {
             }],
             None => Vec::new(),
         };
+        let mut config = config;
+        if let Some(p) = self.pool6().as_ref() {
+            config.push(IpamConfig {
+                subnet: p.subnet.to_string(),
+                ip_range: rec.ip_range6.map(|r| r.to_string()).unwrap_or_default(),
+                gateway: p.gateway.to_string(),
+                aux_addresses: Default::default(),
+            });
+        }
+        let prefix6 = self.pool6().as_ref().map_or(128, |p| p.subnet.prefix);
         let containers = if with_containers {
             let prefix = rec.subnet.map(|s| s.prefix).unwrap_or(32);
             self.attachments()
@@ -43,7 +53,10 @@ impl Network {
                             endpoint_id: a.endpoint_id.clone(),
                             mac_address: a.mac.clone(),
                             ipv4_address: format!("{}/{prefix}", a.ip),
-                            ipv6_address: String::new(),
+                            ipv6_address: a
+                                .ip6
+                                .map(|ip| format!("{ip}/{prefix6}"))
+                                .unwrap_or_default(),
                         },
                     )
                 })

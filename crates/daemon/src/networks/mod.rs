@@ -17,7 +17,7 @@ mod record;
 pub mod sandbox;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use berth_network::dns::{DnsServer, Records};
 use berth_network::firewall::{Firewall, NetworkRules, PortRule, Ruleset};
 use berth_network::ipam::Pool;
+use berth_network::ipam6::Pool6;
 use berth_network::link::Links;
 
 use crate::error::{EngineError, EngineResult};
@@ -53,6 +54,8 @@ struct Attachment {
     container_name: String,
     endpoint_id: String,
     ip: Ipv4Addr,
+    /// On a network with IPv6.
+    ip6: Option<Ipv6Addr>,
     mac: String,
 }
 
@@ -60,6 +63,7 @@ struct Attachment {
 pub struct Network {
     pub rec: NetworkRecord,
     pool: Mutex<Option<Pool>>,
+    pool6: Mutex<Option<Pool6>>,
     attachments: Mutex<BTreeMap<String, Attachment>>,
     dns_records: Records,
     dns: tokio::sync::Mutex<Option<DnsServer>>,
@@ -70,9 +74,11 @@ pub struct Network {
 impl Network {
     fn new(rec: NetworkRecord) -> EngineResult<Arc<Network>> {
         let pool = rec.pool()?;
+        let pool6 = rec.pool6()?;
         Ok(Arc::new(Network {
             rec,
             pool: Mutex::new(pool),
+            pool6: Mutex::new(pool6),
             attachments: Mutex::new(BTreeMap::new()),
             dns_records: Records::default(),
             dns: tokio::sync::Mutex::new(None),
@@ -95,6 +101,15 @@ impl Network {
 
     fn pool(&self) -> std::sync::MutexGuard<'_, Option<Pool>> {
         self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pool6(&self) -> std::sync::MutexGuard<'_, Option<Pool6>> {
+        self.pool6.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The IPv6 gateway and prefix length, on a network with IPv6.
+    fn gateway6(&self) -> Option<(Ipv6Addr, u8)> {
+        self.pool6().as_ref().map(|p| (p.gateway, p.subnet.prefix))
     }
 
     pub fn in_use(&self) -> bool {
@@ -230,6 +245,19 @@ impl NetworkService {
                 EngineError::internal(format!("creating bridge {}: {e}", net.rec.bridge))
             })?;
         host::enable_forwarding(&net.rec.bridge)?;
+        if let Some((gateway6, prefix6)) = net.gateway6() {
+            self.links()
+                .await?
+                .ensure_bridge_ipv6(&net.rec.bridge, gateway6, prefix6)
+                .await
+                .map_err(|e| {
+                    EngineError::internal(format!(
+                        "adding the IPv6 gateway to bridge {}: {e}",
+                        net.rec.bridge
+                    ))
+                })?;
+            host::enable_forwarding6()?;
+        }
         if net.has_dns() {
             let mut dns = net.dns.lock().await;
             if dns.is_none() {
@@ -260,6 +288,7 @@ impl NetworkService {
                 Some(NetworkRules {
                     bridge: n.rec.bridge.clone(),
                     subnet: n.rec.subnet?,
+                    subnet6: n.pool6().as_ref().map(|p| p.subnet),
                     internal: n.rec.internal,
                     masquerade: n
                         .rec

@@ -5,10 +5,11 @@
 //! them at start.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use berth_network::ipam::{Pool, Subnet};
+use berth_network::ipam6::{Pool6, Subnet6};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,13 @@ pub struct NetworkRecord {
     pub attachable: bool,
     #[serde(default)]
     pub enable_ipv6: bool,
+    /// The IPv6 subnet, gateway and range of a network with `--ipv6`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<Subnet6>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<Ipv6Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range6: Option<Subnet6>,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
     #[serde(default)]
@@ -116,6 +124,16 @@ impl NetworkRecord {
                 .map_err(|e| EngineError::invalid(format!("auxiliary address: {e}")))?;
         }
         Ok(Some(pool))
+    }
+
+    /// The IPv6 address pool of a network with `--ipv6`.
+    pub fn pool6(&self) -> EngineResult<Option<Pool6>> {
+        let Some(subnet) = self.subnet6.filter(|_| self.enable_ipv6) else {
+            return Ok(None);
+        };
+        Pool6::new(subnet, self.gateway6, self.ip_range6)
+            .map(Some)
+            .map_err(|e| EngineError::invalid(e.to_string()))
     }
 
     /// A boolean driver option (`com.docker.network.bridge.enable_icc` and friends).

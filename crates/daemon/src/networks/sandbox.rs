@@ -9,7 +9,7 @@
 //! engine runs for a container found dead at start.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -159,6 +159,15 @@ impl NetworkService {
             };
             (ip, pool.gateway, pool.subnet.prefix)
         };
+        let ip6 = match self.take_ipv6(net, asked) {
+            Ok(ip6) => ip6,
+            Err(e) => {
+                if let Some(pool) = net.pool().as_mut() {
+                    pool.release(ip);
+                }
+                return Err(e);
+            }
+        };
         let asked_mac = asked
             .driver_opts
             .as_ref()
@@ -176,9 +185,11 @@ impl NetworkService {
                 aliases.push(short.to_string());
             }
             // The name first: it is what a reverse lookup answers.
-            net.dns_records.insert(name, ip);
-            for a in &aliases {
-                net.dns_records.insert(a, ip);
+            for ip in std::iter::once(IpAddr::V4(ip)).chain(ip6.map(IpAddr::V6)) {
+                net.dns_records.insert(name, ip);
+                for a in &aliases {
+                    net.dns_records.insert(a, ip);
+                }
             }
         }
         net.attachments().insert(
@@ -187,9 +198,11 @@ impl NetworkService {
                 container_name: name.to_string(),
                 endpoint_id: endpoint_id.clone(),
                 ip,
+                ip6,
                 mac: mac.clone(),
             },
         );
+        let gateway6 = net.gateway6().filter(|_| !net.rec.internal);
         Ok(EndpointSettings {
             ipam_config: asked.ipam_config.clone(),
             links: asked.links.clone(),
@@ -203,18 +216,61 @@ impl NetworkService {
             },
             ip_address: ip.to_string(),
             ip_prefix_len: i64::from(prefix),
+            global_ipv6_address: ip6.map(|a| a.to_string()).unwrap_or_default(),
+            global_ipv6_prefix_len: net
+                .gateway6()
+                .filter(|_| ip6.is_some())
+                .map_or(0, |(_, len)| i64::from(len)),
+            ipv6_gateway: gateway6.map(|(g, _)| g.to_string()).unwrap_or_default(),
             mac_address: mac,
             driver_opts: asked.driver_opts.clone(),
-            ..Default::default()
         })
     }
 
-    /// Gives back container `id`'s address and names on `net`.
+    /// The IPv6 address `asked` gets on `net`: the one asked for (`--ip6`) or the next free
+    /// one; none on a network without IPv6.
+    fn take_ipv6(&self, net: &Network, asked: &EndpointSettings) -> EngineResult<Option<Ipv6Addr>> {
+        let wanted = asked
+            .ipam_config
+            .as_ref()
+            .map(|c| c.ipv6_address.as_str())
+            .filter(|s| !s.is_empty());
+        let mut pool = net.pool6();
+        let Some(pool) = pool.as_mut() else {
+            return match wanted {
+                Some(_) => Err(EngineError::invalid(format!(
+                    "network {} has no IPv6 subnet for the address asked for (--ip6)",
+                    net.rec.name
+                ))),
+                None => Ok(None),
+            };
+        };
+        let taken = match wanted {
+            Some(s) => {
+                let ip: Ipv6Addr = s
+                    .parse()
+                    .map_err(|_| EngineError::invalid(format!("invalid IPv6 address: {s}")))?;
+                pool.take(ip)
+            }
+            None => pool.allocate(),
+        };
+        taken
+            .map(Some)
+            .map_err(|e| EngineError::invalid(e.to_string()))
+    }
+
+    /// Gives back container `id`'s addresses and names on `net`.
     fn leave(&self, net: &Arc<Network>, id: &str) {
         if let Some(a) = net.attachments().remove(id) {
             net.dns_records.remove_ip(a.ip);
             if let Some(pool) = net.pool().as_mut() {
                 pool.release(a.ip);
+            }
+            if let Some(ip6) = a.ip6 {
+                net.dns_records.remove_ip(ip6);
+                if let Some(pool) = net.pool6().as_mut() {
+                    pool.release(ip6);
+                }
             }
         }
     }
@@ -282,7 +338,7 @@ impl NetworkService {
                 &self.taken_ports(req.id),
             )?;
             if !publishes.is_empty() {
-                let (bridge, ip) = self.primary_target(&out)?;
+                let (bridge, ip, ip6) = self.primary_target(&out)?;
                 let rules = publishes
                     .into_iter()
                     .map(|p| PortRule {
@@ -290,6 +346,7 @@ impl NetworkService {
                         host_ip: p.host_ip,
                         host_port: p.host_port,
                         container_ip: ip,
+                        container_ip6: ip6,
                         container_port: p.container_port,
                         bridge: bridge.clone(),
                     })
@@ -310,8 +367,11 @@ impl NetworkService {
         Ok(out)
     }
 
-    /// The bridge and address published ports of a sandbox lead to.
-    fn primary_target(&self, state: &ContainerNetwork) -> EngineResult<(String, Ipv4Addr)> {
+    /// The bridge and addresses published ports of a sandbox lead to.
+    fn primary_target(
+        &self,
+        state: &ContainerNetwork,
+    ) -> EngineResult<(String, Ipv4Addr, Option<Ipv6Addr>)> {
         let (name, e) = state
             .networks
             .get_key_value(&state.primary)
@@ -324,7 +384,11 @@ impl NetworkService {
             .ip_address
             .parse()
             .map_err(|_| EngineError::internal(format!("bad address {:?}", e.ip_address)))?;
-        Ok((net.rec.bridge.clone(), ip))
+        Ok((
+            net.rec.bridge.clone(),
+            ip,
+            e.global_ipv6_address.parse().ok(),
+        ))
     }
 
     /// Drops a plan's reservations (addresses, names, ports) from memory.
@@ -396,6 +460,12 @@ impl NetworkService {
             address: ip,
             prefix_len: e.ip_prefix_len as u8,
             gateway: e.gateway.parse().ok(),
+            address6: e
+                .global_ipv6_address
+                .parse()
+                .ok()
+                .map(|a| (a, e.global_ipv6_prefix_len as u8)),
+            gateway6: e.ipv6_gateway.parse().ok(),
             mac,
             mtu: Some(super::record::LINK_MTU),
             route_mtu: Some(net.rec.outside_mtu()).filter(|m| *m < super::record::LINK_MTU),
@@ -481,10 +551,16 @@ impl NetworkService {
             if let Some(pool) = net.pool().as_mut() {
                 let _ = pool.take(ip);
             }
+            let ip6: Option<Ipv6Addr> = e.global_ipv6_address.parse().ok();
+            if let (Some(ip6), Some(pool)) = (ip6, net.pool6().as_mut()) {
+                let _ = pool.take(ip6);
+            }
             if net.has_dns() {
-                net.dns_records.insert(name, ip);
-                for a in e.aliases.iter().flatten() {
-                    net.dns_records.insert(a, ip);
+                for ip in std::iter::once(IpAddr::V4(ip)).chain(ip6.map(IpAddr::V6)) {
+                    net.dns_records.insert(name, ip);
+                    for a in e.aliases.iter().flatten() {
+                        net.dns_records.insert(a, ip);
+                    }
                 }
             }
             net.attachments().insert(
@@ -493,12 +569,13 @@ impl NetworkService {
                     container_name: name.to_string(),
                     endpoint_id: e.endpoint_id.clone(),
                     ip,
+                    ip6,
                     mac: e.mac_address.clone(),
                 },
             );
         }
         let mut rules = Vec::new();
-        if let Ok((bridge, ip)) = self.primary_target(state) {
+        if let Ok((bridge, ip, ip6)) = self.primary_target(state) {
             for (key, bindings) in &state.ports {
                 let Ok((container_port, proto)) = ports::parse_key(key) else {
                     continue;
@@ -516,6 +593,7 @@ impl NetworkService {
                             .filter(|i: &Ipv4Addr| !i.is_unspecified()),
                         host_port,
                         container_ip: ip,
+                        container_ip6: ip6,
                         container_port,
                         bridge: bridge.clone(),
                     });
@@ -618,6 +696,35 @@ impl NetworkService {
                 return Err(EngineError::invalid(format!(
                     "no configured subnet or ip-range contain the IP address {ip}"
                 )));
+            }
+        }
+        if let Some(ip) = e
+            .ipam_config
+            .as_ref()
+            .map(|c| c.ipv6_address.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            if !user_network {
+                return Err(EngineError::invalid(
+                    "user specified IP address is supported on user defined networks only",
+                ));
+            }
+            let addr: Ipv6Addr = ip
+                .parse()
+                .map_err(|_| EngineError::invalid(format!("invalid IPv6 address: {ip}")))?;
+            match net.rec.subnet6.filter(|_| net.rec.enable_ipv6) {
+                Some(s) if s.contains(addr) => {}
+                Some(_) => {
+                    return Err(EngineError::invalid(format!(
+                        "no configured subnet or ip-range contain the IP address {ip}"
+                    )))
+                }
+                None => {
+                    return Err(EngineError::invalid(format!(
+                        "network {} has no IPv6 subnet for the address {ip} (--ip6): create it with --ipv6",
+                        net.rec.name
+                    )))
+                }
             }
         }
         Ok(net)

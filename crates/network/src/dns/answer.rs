@@ -3,10 +3,10 @@
 //! drop it when it is not a query at all. Also the replies the server makes up itself
 //! (SERVFAIL, truncated) for queries that were forwarded.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::rdata::{A, AAAA, PTR};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::records::{normalize, Records};
@@ -75,9 +75,10 @@ pub(crate) fn decide(packet: &[u8], records: &Records, transport: Transport) -> 
 }
 
 /// The answer section for a query about this network's names, or `None` when the
-/// query is not about them. A known name asked for another type than A gets an empty
-/// answer (NOERROR, no data): forwarding it would bring back NXDOMAIN for a name that
-/// exists, and an AAAA query answered at once spares resolvers a wait.
+/// query is not about them. A known name asked for a type it has no address of (AAAA on
+/// an IPv4-only network, MX) gets an empty answer (NOERROR, no data): forwarding it would
+/// bring back NXDOMAIN for a name that exists, and an AAAA query answered at once spares
+/// resolvers a wait.
 fn local_answers(request: &Message, records: &Records) -> Option<Vec<Record>> {
     if request.metadata.op_code != OpCode::Query {
         return None;
@@ -90,20 +91,29 @@ fn local_answers(request: &Message, records: &Records) -> Option<Vec<Record>> {
     }
     let asked = query.name();
     let name = asked.to_ascii();
-    match query.query_type() {
-        RecordType::A | RecordType::ANY => {
+    let wanted = query.query_type();
+    match wanted {
+        RecordType::A | RecordType::AAAA | RecordType::ANY => {
             let ips = records.lookup(&name);
             if ips.is_empty() {
                 return None;
             }
             let answers = ips
                 .into_iter()
-                .map(|ip| Record::from_rdata(asked.clone(), TTL, RData::A(A(ip))))
+                .filter_map(|ip| match ip {
+                    IpAddr::V4(v4) if wanted != RecordType::AAAA => Some(RData::A(A(v4))),
+                    IpAddr::V6(v6) if wanted != RecordType::A => Some(RData::AAAA(AAAA(v6))),
+                    _ => None,
+                })
+                .map(|data| Record::from_rdata(asked.clone(), TTL, data))
                 .collect();
             Some(answers)
         }
         RecordType::PTR => {
-            let host = records.reverse(in_addr_arpa(&name)?)?;
+            let ip = in_addr_arpa(&name)
+                .map(IpAddr::V4)
+                .or_else(|| ip6_arpa(&name).map(IpAddr::V6))?;
+            let host = records.reverse(ip)?;
             let mut target = Name::from_ascii(&host).ok()?;
             target.set_fqdn(true);
             Some(vec![Record::from_rdata(
@@ -115,6 +125,23 @@ fn local_answers(request: &Message, records: &Records) -> Option<Vec<Record>> {
         _ if records.contains(&name) => Some(Vec::new()),
         _ => None,
     }
+}
+
+/// The address a full `b.a.9.8. … .ip6.arpa` name (32 nibbles, lowest first) stands for.
+fn ip6_arpa(name: &str) -> Option<Ipv6Addr> {
+    let name = normalize(name);
+    let nibbles = name.strip_suffix(".ip6.arpa")?;
+    let mut value: u128 = 0;
+    let mut count = 0;
+    for (i, part) in nibbles.split('.').enumerate() {
+        if i >= 32 || part.len() != 1 {
+            return None;
+        }
+        let digit = u128::from(part.chars().next()?.to_digit(16)?);
+        value |= digit << (4 * i);
+        count += 1;
+    }
+    (count == 32).then(|| Ipv6Addr::from(value))
 }
 
 /// The address a full `d.c.b.a.in-addr.arpa` name stands for.
@@ -186,6 +213,20 @@ fn encode(message: &Message) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip6_arpa_names_read_back_to_addresses() {
+        let ip: Ipv6Addr = "fd00:1::2".parse().unwrap();
+        let name: String = format!("{:032x}", u128::from(ip))
+            .chars()
+            .rev()
+            .map(|c| format!("{c}."))
+            .collect::<String>()
+            + "ip6.arpa.";
+        assert_eq!(ip6_arpa(&name), Some(ip));
+        assert_eq!(ip6_arpa("2.0.0.0.ip6.arpa."), None);
+        assert_eq!(ip6_arpa("4.0.18.172.in-addr.arpa."), None);
+    }
 
     #[test]
     fn in_addr_arpa_names_read_back_to_addresses() {

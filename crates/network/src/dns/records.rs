@@ -1,10 +1,11 @@
 //! The names a network's DNS server answers for: container names, aliases and compose
-//! service names mapped to the containers' IPv4 addresses, and the way back for PTR
+//! service names mapped to the containers' addresses (IPv4, and IPv6 on networks with
+//! `--ipv6`), and the way back for PTR
 //! queries. One table per network, shared between the daemon (which edits it as
 //! containers connect and leave) and the server tasks (which read it per query).
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -25,9 +26,9 @@ struct Shared {
 #[derive(Default)]
 struct Table {
     /// Lowercased name → addresses, in insertion order.
-    names: HashMap<String, Vec<Ipv4Addr>>,
+    names: HashMap<String, Vec<IpAddr>>,
     /// Address → its names in insertion order; the first is the one PTR answers with.
-    addrs: HashMap<Ipv4Addr, Vec<String>>,
+    addrs: HashMap<IpAddr, Vec<String>>,
 }
 
 /// The form names are stored and looked up in: DNS names compare without regard to
@@ -43,7 +44,8 @@ impl Records {
 
     /// Makes `name` resolve to `ip` (also). Inserting a pair that is already there
     /// changes nothing; an empty name is ignored.
-    pub fn insert(&self, name: &str, ip: Ipv4Addr) {
+    pub fn insert(&self, name: &str, ip: impl Into<IpAddr>) {
+        let ip = ip.into();
         let name = normalize(name);
         if name.is_empty() {
             return;
@@ -58,7 +60,8 @@ impl Records {
     }
 
     /// Stops `name` resolving to `ip`; other addresses for the name stay.
-    pub fn remove(&self, name: &str, ip: Ipv4Addr) {
+    pub fn remove(&self, name: &str, ip: impl Into<IpAddr>) {
+        let ip = ip.into();
         let name = normalize(name);
         let mut table = self.write();
         remove_from(&mut table.names, &name, |v| *v == ip);
@@ -66,7 +69,8 @@ impl Records {
     }
 
     /// Forgets every name of `ip`: the container holding it left the network.
-    pub fn remove_ip(&self, ip: Ipv4Addr) {
+    pub fn remove_ip(&self, ip: impl Into<IpAddr>) {
+        let ip = ip.into();
         let mut table = self.write();
         let Some(names) = table.addrs.remove(&ip) else {
             return;
@@ -78,7 +82,7 @@ impl Records {
 
     /// The addresses `name` resolves to (any case, trailing dot or not), empty when the
     /// name is unknown. With several, the order turns from one call to the next.
-    pub fn lookup(&self, name: &str) -> Vec<Ipv4Addr> {
+    pub fn lookup(&self, name: &str) -> Vec<IpAddr> {
         let name = normalize(name);
         let mut ips = match self.read().names.get(&name) {
             Some(ips) => ips.clone(),
@@ -98,7 +102,8 @@ impl Records {
     }
 
     /// The name PTR queries for `ip` answer with: the first one inserted for it.
-    pub fn reverse(&self, ip: Ipv4Addr) -> Option<String> {
+    pub fn reverse(&self, ip: impl Into<IpAddr>) -> Option<String> {
+        let ip = ip.into();
         self.read()
             .addrs
             .get(&ip)
@@ -138,9 +143,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
-    const A: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 2);
-    const B: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 3);
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 3));
+    const A6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 2));
+
+    #[test]
+    fn a_name_holds_both_families() {
+        let r = Records::new();
+        r.insert("web", A);
+        r.insert("web", A6);
+        let mut got = r.lookup("web");
+        got.sort();
+        assert_eq!(got, vec![A, A6]);
+        assert_eq!(r.reverse(A6).as_deref(), Some("web"));
+        r.remove_ip(A6);
+        assert_eq!(r.lookup("web"), vec![A]);
+    }
 
     #[test]
     fn names_compare_without_case_or_trailing_dot() {

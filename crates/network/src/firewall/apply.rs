@@ -13,7 +13,10 @@ use nlink::netlink::{Connection, ErrorDetail, Nftables};
 use super::ruleset::{plan, ChainId};
 use super::{FirewallError, Result, Ruleset};
 
-/// Berth's nftables table (family `ip`) in one network namespace.
+/// The largest table batch the socket may send: room for about 10,000 published ports.
+const BATCH_LIMIT: usize = 16 << 20;
+
+/// Berth's nftables table (family `inet`) in one network namespace.
 pub struct Firewall {
     conn: Connection<Nftables>,
     table: String,
@@ -51,6 +54,15 @@ impl Firewall {
         if let Err(source) = TableName::new(table.as_str()) {
             return Err(FirewallError::BadTable { table, source });
         }
+        // The whole table goes in one message (the kernel commits a batch only as one), so
+        // the socket's send limit is the limit on the table: the default (about 200 KiB)
+        // holds some 300 published ports. With CAP_NET_ADMIN the limit can be raised past
+        // `wmem_max`; it is a ceiling, not memory taken.
+        if let Err(e) =
+            rustix::net::sockopt::set_socket_send_buffer_size_force(conn.socket(), BATCH_LIMIT)
+        {
+            tracing::debug!(error = %e, "raising the nftables socket's send limit");
+        }
         Ok(Firewall { conn, table })
     }
 
@@ -74,24 +86,29 @@ impl Firewall {
         // Create the table if it is missing (a NEWTABLE without NLM_F_EXCL is a no-op on an
         // existing one), so that the delete after it cannot fail; then delete it, contents
         // and all, and build it again. nlink's `Transaction::add_table` always sets
-        // NLM_F_EXCL, and its `destroy_table` needs Linux 6.3, hence the raw message.
-        let mut tx = self.conn.transaction().raw(
-            RawMessage::new(NFT_MSG_NEWTABLE, Family::Ip)
-                .flags(NLM_F_CREATE)
-                .attrs(string_attr(NFTA_TABLE_NAME, table)),
-        );
-        ops.push(format!("create table ip {table}"));
-        tx = tx.del_table(table, Family::Ip);
-        ops.push(format!("delete table ip {table}"));
-        tx = tx.add_table(table, Family::Ip);
-        ops.push(format!("add table ip {table}"));
+        // NLM_F_EXCL, and its `destroy_table` needs Linux 6.3, hence the raw message. The
+        // same for a table of family `ip` by this name, which engines before IPv6 support
+        // made: it goes in the same transaction.
+        let mut tx = self.conn.transaction();
+        for family in [Family::Ip, Family::Inet] {
+            tx = tx.raw(
+                RawMessage::new(NFT_MSG_NEWTABLE, family)
+                    .flags(NLM_F_CREATE)
+                    .attrs(string_attr(NFTA_TABLE_NAME, table)),
+            );
+            ops.push(format!("create table {} {table}", family_name(family)));
+            tx = tx.del_table(table, family);
+            ops.push(format!("delete table {} {table}", family_name(family)));
+        }
+        tx = tx.add_table(table, Family::Inet);
+        ops.push(format!("add table inet {table}"));
 
         for id in ChainId::ALL {
             tx = tx.add_chain(chain(table, id)?);
             ops.push(format!("chain {}", id.name()));
         }
         for r in planned {
-            let rule = Rule::from_spec(table, r.chain.name(), r.spec).family(Family::Ip);
+            let rule = Rule::from_spec(table, r.chain.name(), r.spec).family(Family::Inet);
             tx = tx.add_rule(rule);
             ops.push(format!("chain {}, rule for {}", r.chain.name(), r.origin));
         }
@@ -108,22 +125,26 @@ impl Firewall {
         Ok(())
     }
 
-    /// Deletes the table; nothing to do if there is none.
+    /// Deletes the table (and an `ip` one of the same name an older engine left); nothing to
+    /// do if there is none.
     pub async fn remove(&self) -> Result<()> {
-        self.conn
-            .del_table_if_exists(self.table.as_str(), Family::Ip)
-            .await
-            .map(drop)
-            .map_err(|source| FirewallError::Remove {
-                table: self.table.clone(),
-                source,
-            })
+        for family in [Family::Inet, Family::Ip] {
+            self.conn
+                .del_table_if_exists(self.table.as_str(), family)
+                .await
+                .map(drop)
+                .map_err(|source| FirewallError::Remove {
+                    table: self.table.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     pub async fn exists(&self) -> Result<bool> {
         let tables = self
             .conn
-            .list_tables_in(Family::Ip)
+            .list_tables_in(Family::Inet)
             .await
             .map_err(|source| self.read_error(source))?;
         Ok(tables.iter().any(|t| t.name == self.table))
@@ -137,7 +158,7 @@ impl Firewall {
         }
         let rules = self
             .conn
-            .list_rules(&self.table, Family::Ip)
+            .list_rules(&self.table, Family::Inet)
             .await
             .map_err(|source| self.read_error(source))?;
         Ok(rules
@@ -179,11 +200,18 @@ fn chain(table: &str, id: ChainId) -> Result<Chain> {
             origin: format!("chain {}", id.name()),
             source,
         })?
-        .family(Family::Ip);
+        .family(Family::Inet);
     Ok(match base {
         Some(base) => chain.base(base.policy(Policy::Accept)),
         None => chain,
     })
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Ip => "ip",
+        _ => "inet",
+    }
 }
 
 /// One netlink attribute holding a NUL-terminated string, padded to 4 bytes.

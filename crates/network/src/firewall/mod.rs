@@ -2,7 +2,7 @@
 //! declaratively ([`Ruleset`]) and installed as one nftables table of Berth's own, replaced
 //! whole and atomically over netlink ([`Firewall::apply`]).
 //!
-//! The table is Berth's alone (family `ip`, a name chosen by the caller so that several daemons,
+//! The table is Berth's alone (family `inet`, for IPv4 and IPv6 alike; a name chosen by the caller so that several daemons,
 //! or tests, can each have their own): its base chains hook in next to whatever else the host
 //! runs, and nothing outside the table is ever read or changed. Because an apply swaps the
 //! whole table in one kernel transaction, there is no "current state" to diff against: the
@@ -12,12 +12,13 @@
 //! [`plan`] turns a ruleset into rule descriptions without touching the kernel; [`render`] shows
 //! them in `nft list table` form.
 //!
-//! What the host must provide: nf_tables with NAT, masquerade, conntrack and `fib` for IPv4
-//! (`nf_tables`, `nft_nat`, `nft_masq`, `nft_ct`, `nft_fib_ipv4`, `nf_conntrack`, built in or
-//! loadable); `net.ipv4.ip_forward=1`; `net.ipv4.conf.<bridge>.route_localnet=1` for published
-//! ports to be reachable on 127.0.0.1; and, for `icc: false` to hold between containers of one
-//! bridge, `br_netfilter` with `net.bridge.bridge-nf-call-iptables=1` (bridged traffic otherwise
-//! never reaches the `ip` hooks). Setting those is the caller's business.
+//! What the host must provide: nf_tables with NAT, masquerade, conntrack and `fib` for the inet
+//! family (`nf_tables`, `nft_nat`, `nft_masq`, `nft_ct`, `nft_fib_inet`, `nf_conntrack`, built in
+//! or loadable); `net.ipv4.ip_forward=1` (and `net.ipv6.conf.all.forwarding=1` for IPv6
+//! networks); `net.ipv4.conf.<bridge>.route_localnet=1` for published ports to be reachable on
+//! 127.0.0.1; and, for `icc: false` to hold between containers of one bridge, `br_netfilter`
+//! with `net.bridge.bridge-nf-call-iptables=1` (bridged traffic otherwise never reaches the
+//! inet hooks). Setting those is the caller's business.
 
 mod apply;
 mod ruleset;
@@ -32,9 +33,10 @@ mod ruleset_tests;
 mod traffic_tests;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::ipam::Subnet;
+use crate::ipam6::Subnet6;
 
 pub use apply::{Firewall, InstalledRule};
 pub use ruleset::{plan, render, ChainId, RuleDesc};
@@ -52,6 +54,8 @@ pub struct NetworkRules {
     /// The bridge interface's name (at most 15 bytes).
     pub bridge: String,
     pub subnet: Subnet,
+    /// The IPv6 subnet of a network with `--ipv6`: masqueraded as the IPv4 one is.
+    pub subnet6: Option<Subnet6>,
     /// No traffic between the bridge and any other interface (`--internal`). Its published
     /// ports are not installed (as docker does) and it is never masqueraded.
     pub internal: bool,
@@ -72,6 +76,9 @@ pub struct PortRule {
     pub host_ip: Option<Ipv4Addr>,
     pub host_port: u16,
     pub container_ip: Ipv4Addr,
+    /// The container's IPv6 address, on a network with IPv6: a port published on every
+    /// address then answers on the host's IPv6 addresses too.
+    pub container_ip6: Option<Ipv6Addr>,
     pub container_port: u16,
     /// The bridge of the container's network; it must be one of the ruleset's networks.
     pub bridge: String,
@@ -127,16 +134,16 @@ pub enum FirewallError {
     },
     #[error("cannot open an nftables netlink socket: {0}")]
     Connect(nlink::Error),
-    #[error("applying nftables table ip {table} failed{}: {source}", failed_op(.failed))]
+    #[error("applying nftables table inet {table} failed{}: {source}", failed_op(.failed))]
     Apply {
         table: String,
         /// What the first operation the kernel refused was for, when it says.
         failed: Option<String>,
         source: nlink::Error,
     },
-    #[error("deleting nftables table ip {table}: {source}")]
+    #[error("deleting nftables table inet {table}: {source}")]
     Remove { table: String, source: nlink::Error },
-    #[error("reading nftables table ip {table}: {source}")]
+    #[error("reading nftables table inet {table}: {source}")]
     Read { table: String, source: nlink::Error },
 }
 

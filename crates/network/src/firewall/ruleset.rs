@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
-use nlink::netlink::nftables::{ChainName, CtStatus, Family, FibFlags, Rule, RuleSpec, Verdict};
+use nlink::netlink::nftables::{
+    ChainName, CtStatus, Family, FibFlags, Field, Match, Rule, RuleSpec, Value, Verdict,
+};
 use nlink::netlink::types::route::RouteType;
 
 use super::{FirewallError, NetworkRules, PortRule, Proto, Result, Ruleset};
@@ -76,7 +78,7 @@ impl RuleDesc {
     /// The rule as `nft list table` prints it.
     pub fn nft(&self) -> String {
         self.spec
-            .nft_syntax(Family::Ip)
+            .nft_syntax(Family::Inet)
             .unwrap_or_else(|| format!("{:?}", self.spec.items()))
     }
 }
@@ -107,6 +109,13 @@ pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
                 spec: dnat(port),
                 origin: format!("published port {port}"),
             });
+            if let Some(spec) = dnat6(port) {
+                out.push(RuleDesc {
+                    chain,
+                    spec,
+                    origin: format!("published port {port} (IPv6)"),
+                });
+            }
         }
     }
 
@@ -148,6 +157,24 @@ pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
                 .match_ct_status(CtStatus::DST_NAT)
                 .masquerade(),
         );
+        if let Some(subnet6) = net.subnet6 {
+            let (subnet6, prefix6) = (subnet6.network, subnet6.prefix);
+            if net.masquerade {
+                post(
+                    rule()
+                        .match_saddr_v6(subnet6, prefix6)
+                        .match_oif_not(&net.bridge)
+                        .masquerade(),
+                );
+            }
+            post(
+                rule()
+                    .match_oif(&net.bridge)
+                    .match_saddr_v6(subnet6, prefix6)
+                    .match_ct_status(CtStatus::DST_NAT)
+                    .masquerade(),
+            );
+        }
     }
 
     forward(rules, &mut out)?;
@@ -226,24 +253,49 @@ fn forward(rules: &Ruleset, out: &mut Vec<RuleDesc>) -> Result<()> {
     Ok(())
 }
 
-/// `fib daddr type local tcp dport 8080 dnat to 172.17.0.2:80`, or `ip daddr <host_ip>` in
-/// front for a port published on one address.
+/// `meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80`, or
+/// `ip daddr <host_ip>` in front for a port published on one address.
 fn dnat(port: &PortRule) -> RuleSpec {
     let r = match host_ip(port) {
         Some(ip) => rule().match_daddr_v4(ip, 32),
-        None => rule().match_fib_type(FibFlags::DADDR, RouteType::Local),
+        None => rule()
+            .then(Match::eq(Field::NfProto, Value::Int(NFPROTO_IPV4)))
+            .match_fib_type(FibFlags::DADDR, RouteType::Local),
     };
-    let r = match port.proto {
-        Proto::Tcp => r.match_tcp_dport(port.host_port),
-        Proto::Udp => r.match_udp_dport(port.host_port),
-    };
-    r.dnat(port.container_ip, Some(port.container_port))
+    with_dport(r, port)
+        .dnat(port.container_ip, Some(port.container_port))
         .into_spec()
 }
 
-/// A rule body builder; table and chain are given when the rule is sent.
+/// The same port for IPv6 traffic, when the container has an IPv6 address and the port is
+/// published on every address: `meta nfproto ipv6 fib daddr type local … dnat ip6 to`.
+fn dnat6(port: &PortRule) -> Option<RuleSpec> {
+    let ip6 = port.container_ip6.filter(|_| host_ip(port).is_none())?;
+    let r = rule()
+        .then(Match::eq(Field::NfProto, Value::Int(NFPROTO_IPV6)))
+        .match_fib_type(FibFlags::DADDR, RouteType::Local);
+    Some(
+        with_dport(r, port)
+            .dnat_v6(ip6, Some(port.container_port))
+            .into_spec(),
+    )
+}
+
+/// `meta nfproto` values.
+const NFPROTO_IPV4: u64 = 2;
+const NFPROTO_IPV6: u64 = 10;
+
+fn with_dport(r: Rule, port: &PortRule) -> Rule {
+    match port.proto {
+        Proto::Tcp => r.match_tcp_dport(port.host_port),
+        Proto::Udp => r.match_udp_dport(port.host_port),
+    }
+}
+
+/// A rule body builder; table and chain are given when the rule is sent. The table is of
+/// family `inet`, so its filter rules hold for IPv4 and IPv6 alike.
 fn rule() -> Rule {
-    Rule::new("", "").family(Family::Ip)
+    Rule::new("", "").family(Family::Inet)
 }
 
 fn host_ip(port: &PortRule) -> Option<Ipv4Addr> {
@@ -304,10 +356,10 @@ fn check_ifname(name: &str, what: impl Fn() -> String) -> Result<()> {
     })
 }
 
-/// The table as `nft list table ip <table>` shows it.
+/// The table as `nft list table inet <table>` shows it.
 pub fn render(table: &str, rules: &Ruleset) -> Result<String> {
     let planned = plan(rules)?;
-    let mut text = format!("table ip {table} {{\n");
+    let mut text = format!("table inet {table} {{\n");
     for (i, chain) in ChainId::ALL.into_iter().enumerate() {
         if i > 0 {
             text.push('\n');

@@ -8,6 +8,7 @@ fn net(bridge: &str, subnet: &str) -> NetworkRules {
     NetworkRules {
         bridge: bridge.to_string(),
         subnet: subnet.parse().expect("subnet"),
+        subnet6: None,
         internal: false,
         masquerade: true,
         icc: true,
@@ -20,6 +21,7 @@ fn port(proto: Proto, host_port: u16, to: &str, container_port: u16, bridge: &st
         host_ip: None,
         host_port,
         container_ip: to.parse().expect("ip"),
+        container_ip6: None,
         container_port,
         bridge: bridge.to_string(),
     }
@@ -41,6 +43,7 @@ fn sample() -> Ruleset {
             net("berth0", "172.17.0.0/16"),
             NetworkRules {
                 icc: false,
+                subnet6: Some("fd00:a::/64".parse().expect("subnet6")),
                 ..net("br-a", "172.18.0.0/16")
             },
             NetworkRules {
@@ -54,6 +57,10 @@ fn sample() -> Ruleset {
                 host_ip: Some(Ipv4Addr::new(192, 168, 1, 5)),
                 ..port(Proto::Udp, 53, "172.18.0.3", 5353, "br-a")
             },
+            PortRule {
+                container_ip6: Some("fd00:a::3".parse().expect("ip6")),
+                ..port(Proto::Tcp, 8443, "172.18.0.3", 443, "br-a")
+            },
             // Not installed: internal networks publish nothing.
             port(Proto::Tcp, 9999, "172.19.0.2", 80, "br-int"),
         ],
@@ -62,17 +69,21 @@ fn sample() -> Ruleset {
 
 #[test]
 fn the_whole_table_for_a_sample_ruleset() {
-    let want = r#"table ip berth {
+    let want = r#"table inet berth {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		fib daddr type local tcp dport 8080 dnat to 172.17.0.2:80
-		ip daddr 192.168.1.5 udp dport 53 dnat to 172.18.0.3:5353
+		meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80
+		ip daddr 192.168.1.5 udp dport 53 dnat ip to 172.18.0.3:5353
+		meta nfproto ipv4 fib daddr type local tcp dport 8443 dnat ip to 172.18.0.3:443
+		meta nfproto ipv6 fib daddr type local tcp dport 8443 dnat ip6 to [fd00:a::3]:443
 	}
 
 	chain output {
 		type nat hook output priority dstnat; policy accept;
-		fib daddr type local tcp dport 8080 dnat to 172.17.0.2:80
-		ip daddr 192.168.1.5 udp dport 53 dnat to 172.18.0.3:5353
+		meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80
+		ip daddr 192.168.1.5 udp dport 53 dnat ip to 172.18.0.3:5353
+		meta nfproto ipv4 fib daddr type local tcp dport 8443 dnat ip to 172.18.0.3:443
+		meta nfproto ipv6 fib daddr type local tcp dport 8443 dnat ip6 to [fd00:a::3]:443
 	}
 
 	chain postrouting {
@@ -83,6 +94,8 @@ fn the_whole_table_for_a_sample_ruleset() {
 		ip saddr 172.18.0.0/16 oifname != "br-a" masquerade
 		oifname "br-a" ip saddr 127.0.0.0/8 masquerade
 		oifname "br-a" ip saddr 172.18.0.0/16 ct status dnat masquerade
+		ip6 saddr fd00:a::/64 oifname != "br-a" masquerade
+		oifname "br-a" ip6 saddr fd00:a::/64 ct status dnat masquerade
 	}
 
 	chain forward {
@@ -122,7 +135,7 @@ fn unspecified_host_ip_means_every_local_address() {
     assert_eq!(chain(&rules, ChainId::Prerouting), every);
     assert_eq!(
         every,
-        ["fib daddr type local tcp dport 80 dnat to 172.17.0.2:8000"]
+        ["meta nfproto ipv4 fib daddr type local tcp dport 80 dnat ip to 172.17.0.2:8000"]
     );
 }
 

@@ -3,17 +3,17 @@
 //!
 //! Container start latency matters, so the pair is made in one request (the peer is
 //! created directly in the namespace with its final name, MAC and MTU; the host end
-//! with its master and up), and the rest is four more requests over one connection
+//! with its master and up), and the rest is four more requests (two more with IPv6) over one connection
 //! made inside the namespace for this attach.
 
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use nlink::netlink::link::{LinkCreateExt, VethLink};
 use nlink::netlink::InterfaceRef;
-use nlink::{Connection, Ipv4Route, Route, RouteMetrics};
+use nlink::{Connection, Ipv4Route, Ipv6Address, Ipv6Route, Route, RouteMetrics};
 
 use super::{ipv4_address, validate_ifname, LinkError, Links, Result};
 
@@ -32,6 +32,10 @@ pub struct Endpoint {
     pub prefix_len: u8,
     /// Default route via this address; `None` for none.
     pub gateway: Option<Ipv4Addr>,
+    /// The IPv6 address and prefix length, on a network with IPv6.
+    pub address6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 default route via this address; `None` for none.
+    pub gateway6: Option<Ipv6Addr>,
     pub mac: [u8; 6],
     pub mtu: Option<u32>,
     /// The path MTU of the default route, when it is smaller than the link's: a local link
@@ -143,6 +147,29 @@ async fn configure_peer(endpoint: &Endpoint, netns: &File) -> Result<()> {
             Err(e) => {
                 return Err(endpoint
                     .error(format!("adding the default route via {gateway}"))(
+                    e
+                ))
+            }
+        }
+    }
+    if let Some((address6, len)) = endpoint.address6 {
+        // No duplicate address detection: the engine hands each address out once, and
+        // an address still "tentative" could not be used for the first second or two.
+        conn.add_address(Ipv6Address::with_index(index, address6, len).nodad())
+            .await
+            .map_err(endpoint.error(format!("adding {address6}/{len} to {ifname}")))?;
+    }
+    if let Some(gateway) = endpoint.gateway6 {
+        let mut route = Ipv6Route::default_route().gateway(gateway).dev_index(index);
+        if let Some(mtu) = endpoint.route_mtu {
+            route = route.metrics(RouteMetrics::new().mtu(mtu));
+        }
+        match conn.add_route(route).await {
+            Ok(()) => {}
+            Err(e) if e.is_already_exists() => {}
+            Err(e) => {
+                return Err(endpoint
+                    .error(format!("adding the IPv6 default route via {gateway}"))(
                     e
                 ))
             }
