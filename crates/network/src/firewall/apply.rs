@@ -10,7 +10,7 @@ use nlink::netlink::nftables::{
 };
 use nlink::netlink::{Connection, ErrorDetail, Nftables};
 
-use super::ruleset::{plan, ChainId};
+use super::ruleset::{plan, port_maps, ChainId};
 use super::{FirewallError, Result, Ruleset};
 
 /// The largest table batch the socket may send: room for about 10,000 published ports.
@@ -103,6 +103,13 @@ impl Firewall {
         tx = tx.add_table(table, Family::Inet);
         ops.push(format!("add table inet {table}"));
 
+        for map in port_maps(rules)? {
+            let set = map.set(table);
+            tx = tx.add_set(set.clone());
+            ops.push(format!("map {}", map.name));
+            tx = tx.add_set_elements(&set, &map.elements);
+            ops.push(format!("elements of map {}", map.name));
+        }
         for id in ChainId::ALL {
             tx = tx.add_chain(chain(table, id)?);
             ops.push(format!("chain {}", id.name()));

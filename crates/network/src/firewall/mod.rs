@@ -1,4 +1,5 @@
-//! Berth's firewall: the NAT and filter rules its networks and published ports need, described
+//! Berth's firewall: the NAT and filter rules its networks and published ports need (the ports as
+//! elements of maps the DNAT rules look up, [`PortMap`]), described
 //! declaratively ([`Ruleset`]) and installed as one nftables table of Berth's own, replaced
 //! whole and atomically over netlink ([`Firewall::apply`]).
 //!
@@ -21,6 +22,7 @@
 //! inet hooks). Setting those is the caller's business.
 
 mod apply;
+mod portmaps;
 mod ruleset;
 
 #[cfg(test)]
@@ -39,7 +41,8 @@ use crate::ipam::Subnet;
 use crate::ipam6::Subnet6;
 
 pub use apply::{Firewall, InstalledRule};
-pub use ruleset::{plan, render, ChainId, RuleDesc};
+pub use portmaps::PortMap;
+pub use ruleset::{plan, port_maps, render, ChainId, RuleDesc};
 
 /// Everything Berth's table holds: its networks and the ports published into them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -110,10 +110,14 @@ fn planned(rules: &Ruleset) -> Vec<(String, String)> {
     ChainId::ALL
         .into_iter()
         .flat_map(|c| {
-            planned
-                .iter()
-                .filter(move |r| r.chain == c)
-                .map(move |r| (c.name().to_string(), r.nft()))
+            planned.iter().filter(move |r| r.chain == c).map(move |r| {
+                // The port-map rules read back as nlink cannot print them.
+                let text = r.spec.nft_syntax(nlink::netlink::nftables::Family::Inet);
+                (
+                    c.name().to_string(),
+                    text.unwrap_or_else(|| "<unprintable>".into()),
+                )
+            })
         })
         .collect()
 }

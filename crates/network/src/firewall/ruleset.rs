@@ -4,10 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
-use nlink::netlink::nftables::{
-    ChainName, CtStatus, Family, FibFlags, Field, Match, Rule, RuleSpec, Value, Verdict,
-};
-use nlink::netlink::types::route::RouteType;
+use nlink::netlink::nftables::{ChainName, CtStatus, Family, Rule, RuleSpec, Verdict};
 
 use super::{FirewallError, NetworkRules, PortRule, Proto, Result, Ruleset};
 
@@ -72,6 +69,8 @@ pub struct RuleDesc {
     pub spec: RuleSpec,
     /// What the rule is for (a published port, a network), for errors and logs.
     pub origin: String,
+    /// How to show a rule nlink cannot print (the port-map lookups), in nft's syntax.
+    pub shown: Option<String>,
 }
 
 impl RuleDesc {
@@ -79,8 +78,30 @@ impl RuleDesc {
     pub fn nft(&self) -> String {
         self.spec
             .nft_syntax(Family::Inet)
+            .or_else(|| self.shown.clone())
             .unwrap_or_else(|| format!("{:?}", self.spec.items()))
     }
+}
+
+/// The published ports of `rules` as the table's maps hold them: none of an internal
+/// network's.
+pub fn port_maps(rules: &Ruleset) -> Result<Vec<super::portmaps::PortMap>> {
+    check(rules)?;
+    Ok(super::portmaps::maps(&published(rules)))
+}
+
+fn published(rules: &Ruleset) -> Vec<&PortRule> {
+    let internal: HashSet<&str> = rules
+        .networks
+        .iter()
+        .filter(|n| n.internal)
+        .map(|n| n.bridge.as_str())
+        .collect();
+    rules
+        .ports
+        .iter()
+        .filter(|p| !internal.contains(p.bridge.as_str()))
+        .collect()
 }
 
 /// The rules of Berth's table for `rules`, chain by chain in [`ChainId::ALL`] order and in
@@ -90,32 +111,17 @@ impl RuleDesc {
 pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
     check(rules)?;
     let mut out = Vec::new();
-    let internal: HashSet<&str> = rules
-        .networks
-        .iter()
-        .filter(|n| n.internal)
-        .map(|n| n.bridge.as_str())
-        .collect();
-    let ports: Vec<&PortRule> = rules
-        .ports
-        .iter()
-        .filter(|p| !internal.contains(p.bridge.as_str()))
-        .collect();
+    let ports = published(rules);
 
+    let maps = super::portmaps::maps(&ports);
     for chain in [ChainId::Prerouting, ChainId::Output] {
-        for port in &ports {
+        for (origin, spec, shown) in super::portmaps::dnat_rules(&maps) {
             out.push(RuleDesc {
                 chain,
-                spec: dnat(port),
-                origin: format!("published port {port}"),
+                spec,
+                origin,
+                shown: Some(shown),
             });
-            if let Some(spec) = dnat6(port) {
-                out.push(RuleDesc {
-                    chain,
-                    spec,
-                    origin: format!("published port {port} (IPv6)"),
-                });
-            }
         }
     }
 
@@ -130,6 +136,7 @@ pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
                 chain: ChainId::Postrouting,
                 spec: spec.into_spec(),
                 origin: origin.clone(),
+                shown: None,
             })
         };
         if net.masquerade {
@@ -187,6 +194,7 @@ fn forward(rules: &Ruleset, out: &mut Vec<RuleDesc>) -> Result<()> {
             chain,
             spec: spec.into_spec(),
             origin,
+            shown: None,
         })
     };
     for net in rules.networks.iter().filter(|n| n.internal) {
@@ -251,45 +259,6 @@ fn forward(rules: &Ruleset, out: &mut Vec<RuleDesc>) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80`, or
-/// `ip daddr <host_ip>` in front for a port published on one address.
-fn dnat(port: &PortRule) -> RuleSpec {
-    let r = match host_ip(port) {
-        Some(ip) => rule().match_daddr_v4(ip, 32),
-        None => rule()
-            .then(Match::eq(Field::NfProto, Value::Int(NFPROTO_IPV4)))
-            .match_fib_type(FibFlags::DADDR, RouteType::Local),
-    };
-    with_dport(r, port)
-        .dnat(port.container_ip, Some(port.container_port))
-        .into_spec()
-}
-
-/// The same port for IPv6 traffic, when the container has an IPv6 address and the port is
-/// published on every address: `meta nfproto ipv6 fib daddr type local … dnat ip6 to`.
-fn dnat6(port: &PortRule) -> Option<RuleSpec> {
-    let ip6 = port.container_ip6.filter(|_| host_ip(port).is_none())?;
-    let r = rule()
-        .then(Match::eq(Field::NfProto, Value::Int(NFPROTO_IPV6)))
-        .match_fib_type(FibFlags::DADDR, RouteType::Local);
-    Some(
-        with_dport(r, port)
-            .dnat_v6(ip6, Some(port.container_port))
-            .into_spec(),
-    )
-}
-
-/// `meta nfproto` values.
-const NFPROTO_IPV4: u64 = 2;
-const NFPROTO_IPV6: u64 = 10;
-
-fn with_dport(r: Rule, port: &PortRule) -> Rule {
-    match port.proto {
-        Proto::Tcp => r.match_tcp_dport(port.host_port),
-        Proto::Udp => r.match_udp_dport(port.host_port),
-    }
 }
 
 /// A rule body builder; table and chain are given when the rule is sent. The table is of
@@ -360,6 +329,17 @@ fn check_ifname(name: &str, what: impl Fn() -> String) -> Result<()> {
 pub fn render(table: &str, rules: &Ruleset) -> Result<String> {
     let planned = plan(rules)?;
     let mut text = format!("table inet {table} {{\n");
+    for map in port_maps(rules)? {
+        text.push_str(&format!(
+            "\tmap {} {{\n\t\t{}\n",
+            map.name,
+            map.declaration()
+        ));
+        text.push_str(&format!(
+            "\t\telements = {{ {} }}\n\t}}\n\n",
+            map.shown.join(", ")
+        ));
+    }
     for (i, chain) in ChainId::ALL.into_iter().enumerate() {
         if i > 0 {
             text.push('\n');

@@ -70,20 +70,43 @@ fn sample() -> Ruleset {
 #[test]
 fn the_whole_table_for_a_sample_ruleset() {
     let want = r#"table inet berth {
+	map ports4_on_addr {
+		type ipv4_addr . inet_proto . inet_service : ipv4_addr
+		elements = { 192.168.1.5 . udp . 53 : 172.18.0.3 }
+	}
+
+	map ports4_on_port {
+		type ipv4_addr . inet_proto . inet_service : inet_service
+		elements = { 192.168.1.5 . udp . 53 : 5353 }
+	}
+
+	map ports4_addr {
+		type inet_proto . inet_service : ipv4_addr
+		elements = { tcp . 8080 : 172.17.0.2, tcp . 8443 : 172.18.0.3 }
+	}
+
+	map ports4_port {
+		type inet_proto . inet_service : inet_service
+		elements = { tcp . 8080 : 80, tcp . 8443 : 443 }
+	}
+
+	map ports6 {
+		type inet_proto . inet_service : ipv6_addr . inet_service
+		elements = { tcp . 8443 : fd00:a::3 . 443 }
+	}
+
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80
-		ip daddr 192.168.1.5 udp dport 53 dnat ip to 172.18.0.3:5353
-		meta nfproto ipv4 fib daddr type local tcp dport 8443 dnat ip to 172.18.0.3:443
-		meta nfproto ipv6 fib daddr type local tcp dport 8443 dnat ip6 to [fd00:a::3]:443
+		meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @ports4_on_addr : ip daddr . meta l4proto . th dport map @ports4_on_port
+		meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @ports4_addr : meta l4proto . th dport map @ports4_port
+		meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @ports6
 	}
 
 	chain output {
 		type nat hook output priority dstnat; policy accept;
-		meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80
-		ip daddr 192.168.1.5 udp dport 53 dnat ip to 172.18.0.3:5353
-		meta nfproto ipv4 fib daddr type local tcp dport 8443 dnat ip to 172.18.0.3:443
-		meta nfproto ipv6 fib daddr type local tcp dport 8443 dnat ip6 to [fd00:a::3]:443
+		meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @ports4_on_addr : ip daddr . meta l4proto . th dport map @ports4_on_port
+		meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @ports4_addr : meta l4proto . th dport map @ports4_port
+		meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @ports6
 	}
 
 	chain postrouting {
@@ -130,12 +153,22 @@ fn unspecified_host_ip_means_every_local_address() {
         networks: vec![net("berth0", "172.17.0.0/16")],
         ports: vec![port(Proto::Tcp, 80, "172.17.0.2", 8000, "berth0")],
     };
-    let every = chain(&rules, ChainId::Prerouting);
+    let shown = |rules: &Ruleset| -> Vec<(&'static str, Vec<String>)> {
+        port_maps(rules)
+            .expect("maps")
+            .into_iter()
+            .map(|m| (m.name, m.shown))
+            .collect()
+    };
+    let every = shown(&rules);
     rules.ports[0].host_ip = Some(Ipv4Addr::UNSPECIFIED);
-    assert_eq!(chain(&rules, ChainId::Prerouting), every);
+    assert_eq!(shown(&rules), every);
     assert_eq!(
         every,
-        ["meta nfproto ipv4 fib daddr type local tcp dport 80 dnat ip to 172.17.0.2:8000"]
+        [
+            ("ports4_addr", vec!["tcp . 80 : 172.17.0.2".to_string()]),
+            ("ports4_port", vec!["tcp . 80 : 8000".to_string()]),
+        ]
     );
 }
 
@@ -200,7 +233,7 @@ fn every_rule_says_what_it_is_for() {
     assert_eq!(dnat.chain, ChainId::Prerouting);
     assert_eq!(
         dnat.origin,
-        "published port tcp/0.0.0.0:8080 -> 172.17.0.2:80 on berth0"
+        "ports published on one address (maps ports4_on_*)"
     );
     assert!(planned
         .iter()
@@ -208,15 +241,19 @@ fn every_rule_says_what_it_is_for() {
 }
 
 #[test]
-fn two_hundred_ports_make_two_rules_each() {
+fn two_hundred_ports_make_map_elements_not_rules() {
     let rules = Ruleset {
         networks: vec![net("berth0", "172.17.0.0/16")],
         ports: (0..200)
             .map(|i| port(Proto::Tcp, 20000 + i, "172.17.0.2", 80, "berth0"))
             .collect(),
     };
-    assert_eq!(chain(&rules, ChainId::Prerouting).len(), 200);
-    assert_eq!(chain(&rules, ChainId::Output).len(), 200);
+    assert_eq!(chain(&rules, ChainId::Prerouting).len(), 1);
+    assert_eq!(chain(&rules, ChainId::Output).len(), 1);
+    let maps = port_maps(&rules).expect("maps");
+    let sizes: Vec<(&str, usize)> = maps.iter().map(|m| (m.name, m.elements.len())).collect();
+    assert_eq!(sizes, [("ports4_addr", 200), ("ports4_port", 200)]);
+    assert_eq!(maps[1].shown[0], "tcp . 20000 : 80");
 }
 
 #[test]
