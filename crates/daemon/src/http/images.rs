@@ -133,7 +133,12 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRe
             changes: q.all("changes"),
             platform: q.string("platform"),
         };
-        req.validate()?;
+        if let Err(e) = req.validate() {
+            if src == "-" {
+                super::stream::discard(body).await;
+            }
+            return Err(e);
+        }
         let mut reader: Box<dyn std::io::Read + Send> = if src == "-" {
             Box::new(body_reader(body))
         } else {

@@ -116,6 +116,12 @@ pub fn body_reader(body: Incoming) -> impl io::Read + Send + 'static {
     io::BufReader::with_capacity(1 << 20, SyncIoBridge::new(StreamReader::new(stream)))
 }
 
+/// Reads a request body to its end and drops it: a request refused before its upload was
+/// read, so the client, still sending, gets to read the refusal instead of a broken pipe.
+pub async fn discard(mut body: Incoming) {
+    while let Some(Ok(_)) = body.frame().await {}
+}
+
 /// Runs `f` on a blocking thread with the engine.
 pub async fn blocking<T, F>(engine: &Arc<Engine>, f: F) -> EngineResult<T>
 where
