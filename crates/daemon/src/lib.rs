@@ -3,6 +3,7 @@
 
 mod alloc;
 pub mod args;
+pub mod build;
 pub mod config;
 pub mod containers;
 mod durable;

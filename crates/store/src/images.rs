@@ -86,7 +86,7 @@ pub enum MetadataError {
     Encode(#[from] serde_json::Error),
 }
 
-fn db_err(e: impl Into<redb::Error>) -> MetadataError {
+pub(crate) fn db_err(e: impl Into<redb::Error>) -> MetadataError {
     MetadataError::Db(e.into())
 }
 

@@ -2,12 +2,14 @@
 //! normalized as docker does, the manifest and config formats (OCI and Docker schema 2), and
 //! garbage collection of what no image references.
 
+pub mod build_cache;
 pub mod content;
 pub mod digest;
 pub mod images;
 pub mod model;
 pub mod reference;
 
+pub use build_cache::BuildCache;
 pub use content::{BlobInfo, ContentError, ContentStore, Expected, FsContentStore};
 pub use digest::{Digest, DigestError};
 pub use images::{BlobRef, Change, ImageRecord, ImageStore, LayerRecord, MetadataError};

@@ -76,12 +76,13 @@ impl ContainerService {
         let mut config = images::to_api_config(Some(&run));
         create::merge(&mut config, &rec.config);
         let request = CommitImage {
-            parent: rec.image_id.clone(),
+            parent: Some(rec.image_id.clone()),
             container_id: rec.id.clone(),
             config: images::from_api_config(&config),
             container_config: images::from_api_config(&rec.config),
             author: opts.author,
             comment: opts.comment,
+            created_by: String::new(),
             name,
         };
         let layers = self.images.layers();

@@ -18,8 +18,8 @@ const EMPTY_LAYER: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755
 /// Everything a commit records besides the layer itself.
 #[derive(Debug, Clone)]
 pub struct CommitImage {
-    /// The container's image, the new image's parent.
-    pub parent: Digest,
+    /// The image the layer goes on, the new image's parent; none for a build `FROM scratch`.
+    pub parent: Option<Digest>,
     pub container_id: String,
     /// The new image's run config.
     pub config: RunConfig,
@@ -27,6 +27,8 @@ pub struct CommitImage {
     pub container_config: RunConfig,
     pub author: String,
     pub comment: String,
+    /// What made the layer, for `history` (a build step's instruction).
+    pub created_by: String,
     pub name: Option<Reference>,
 }
 
@@ -42,14 +44,16 @@ pub fn commit_name(repo: &str, tag: &str) -> EngineResult<Option<Reference>> {
 impl ImageService {
     /// Stores the layer tar read from `diff` and registers the image; returns its ID.
     pub fn commit(&self, diff: impl Read, req: CommitImage) -> EngineResult<Digest> {
-        let parent_record = self.record(&req.parent)?;
-        let parent = self.config(&req.parent)?;
+        let (parent_layers, parent) = match &req.parent {
+            Some(p) => (self.record(p)?.layers, self.config(p)?),
+            None => (Vec::new(), ImageConfig::default()),
+        };
         let mut lease = self.lease();
         let layer = self
             .store_layer(diff, &mut lease)
             .map_err(|e| e.context("committing the container's changes"))?;
         let empty = layer.diff_id.to_string() == EMPTY_LAYER;
-        let mut layers = parent_record.layers.clone();
+        let mut layers = parent_layers;
         let mut diff_ids = parent.rootfs.diff_ids.clone();
         if !empty {
             diff_ids.push(layer.diff_id.clone());
@@ -60,9 +64,9 @@ impl ImageService {
         history.push(History {
             created: Some(now),
             author: req.author.clone(),
+            created_by: req.created_by.clone(),
             comment: req.comment.clone(),
             empty_layer: empty,
-            ..Default::default()
         });
         let config = ImageConfig {
             created: Some(now),
@@ -91,7 +95,7 @@ impl ImageService {
             config,
             layers,
             req.name.into_iter().collect(),
-            Some(req.parent),
+            req.parent,
             &mut lease,
         )
     }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use berth_snapshot::LayerStore;
 use berth_store::reference::{id_prefix, parse_any, ImageRef, Reference};
-use berth_store::{Digest, FsContentStore, ImageStore};
+use berth_store::{BuildCache, Digest, FsContentStore, ImageStore};
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::EventBus;
@@ -47,6 +47,7 @@ pub struct ImageService {
     content: FsContentStore,
     layers: LayerStore,
     store: ImageStore,
+    build_cache: BuildCache,
     gc: gc::GcState,
     events: Arc<EventBus>,
 }
@@ -62,11 +63,13 @@ impl ImageService {
         let content = FsContentStore::open(data_root.join("content"))?;
         let layers = LayerStore::open(data_root.join("layers"))
             .map_err(|e| EngineError::internal(format!("opening the layer store: {e}")))?;
-        let store = ImageStore::open(db)?;
+        let store = ImageStore::open(db.clone())?;
+        let build_cache = BuildCache::open(db)?;
         Ok(ImageService {
             content,
             layers,
             store,
+            build_cache,
             gc: gc::GcState::default(),
             events,
         })
@@ -82,6 +85,11 @@ impl ImageService {
 
     pub fn store(&self) -> &ImageStore {
         &self.store
+    }
+
+    /// The build cache's index: step keys to the images the steps made.
+    pub fn build_cache(&self) -> &BuildCache {
+        &self.build_cache
     }
 
     pub fn count(&self) -> usize {

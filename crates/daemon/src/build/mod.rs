@@ -1,0 +1,194 @@
+//! The engine's side of `docker build`: the [`berth_build::Backend`] the builder drives. Every
+//! step makes an image, as docker's classic builder does: a RUN runs in a container of its
+//! parent image and the container's changes are committed; a COPY writes into a snapshot of
+//! the parent and the snapshot's changes are committed; a config-only step commits an empty
+//! layer. The build cache's index maps step keys to those images.
+//!
+//! The builder runs on a blocking thread; the container operations it needs are async, so
+//! they run on the engine's runtime through a handle.
+
+mod context;
+mod copy;
+mod run;
+
+use std::sync::Arc;
+
+use berth_build::backend::{Backend, BackendError, CopyStep, Image, RunOutcome, RunStep};
+use berth_build::Instruction as Change;
+use berth_store::model::RunConfig;
+use berth_store::Digest;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::images::{self, CommitImage};
+
+pub use context::Context;
+
+/// One build's access to the engine.
+pub struct EngineBackend {
+    engine: Arc<Engine>,
+    handle: tokio::runtime::Handle,
+    /// The build's `--network` (`default`, `none`, `host`, or a network's name).
+    pub network: String,
+    /// The build's `--add-host` entries.
+    pub extra_hosts: Vec<String>,
+    /// Where the context is extracted (for bind mounts from it).
+    pub context_dir: std::path::PathBuf,
+}
+
+/// docker's empty layer: a tar of two zero blocks.
+const EMPTY_TAR: [u8; 1024] = [0; 1024];
+
+fn backend_error(e: EngineError) -> BackendError {
+    BackendError(e.message)
+}
+
+impl EngineBackend {
+    pub fn new(engine: Arc<Engine>, handle: tokio::runtime::Handle, context_dir: std::path::PathBuf) -> EngineBackend {
+        EngineBackend {
+            engine,
+            handle,
+            network: "default".into(),
+            extra_hosts: Vec::new(),
+            context_dir,
+        }
+    }
+
+    fn images(&self) -> &images::ImageService {
+        &self.engine.images
+    }
+
+    /// The builder's view of image `id`.
+    fn view(&self, id: &Digest) -> Result<Image, BackendError> {
+        let config = self.images().config(id).map_err(backend_error)?;
+        let run = config.config.unwrap_or_default();
+        Ok(Image {
+            id: id.to_string(),
+            env: run.env.unwrap_or_default(),
+            working_dir: run.working_dir,
+            user: run.user,
+            shell: run.shell.unwrap_or_default(),
+            on_build: run.on_build.unwrap_or_default(),
+        })
+    }
+
+    /// The run config of the builder's `image` (none for scratch).
+    fn run_config(&self, image: &Image) -> Result<RunConfig, BackendError> {
+        if image.id.is_empty() {
+            return Ok(RunConfig::default());
+        }
+        let id = parse_id(&image.id)?;
+        Ok(self
+            .images()
+            .config(&id)
+            .map_err(backend_error)?
+            .config
+            .unwrap_or_default())
+    }
+
+    /// Commits the layer tar `diff` on `parent` with `config`; returns the new image.
+    fn commit(
+        &self,
+        parent: &Image,
+        diff: impl std::io::Read,
+        config: RunConfig,
+        container_id: String,
+        created_by: &str,
+    ) -> Result<Image, BackendError> {
+        let parent_id = if parent.id.is_empty() {
+            None
+        } else {
+            Some(parse_id(&parent.id)?)
+        };
+        let container_config = RunConfig {
+            cmd: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("#(nop) {created_by}"),
+            ]),
+            image: parent.id.clone(),
+            ..config.clone()
+        };
+        let id = self
+            .images()
+            .commit(
+                diff,
+                CommitImage {
+                    parent: parent_id,
+                    container_id,
+                    config,
+                    container_config,
+                    author: String::new(),
+                    comment: String::new(),
+                    created_by: created_by.to_string(),
+                    name: None,
+                },
+            )
+            .map_err(backend_error)?;
+        self.view(&id)
+    }
+}
+
+fn parse_id(id: &str) -> Result<Digest, BackendError> {
+    Digest::parse(id).map_err(|e| BackendError(format!("bad image ID {id}: {e}")))
+}
+
+impl Backend for EngineBackend {
+    fn image(&self, name: &str, _platform: Option<&str>) -> Result<Image, BackendError> {
+        let id = self.images().resolve_for_use(name).map_err(|e| {
+            BackendError(format!(
+                "pull access denied for {name}, repository does not exist or may require 'docker login': {}",
+                e.message
+            ))
+        })?;
+        self.view(&id)
+    }
+
+    fn run(&self, step: &RunStep, output: &mut dyn std::io::Write) -> Result<RunOutcome, BackendError> {
+        run::run(self, step, output)
+    }
+
+    fn copy(&self, step: &CopyStep) -> Result<Image, BackendError> {
+        copy::copy(self, step)
+    }
+
+    fn change(&self, parent: &Image, changes: &[Change], created_by: &str) -> Result<Image, BackendError> {
+        let mut config = self.run_config(parent)?;
+        images::apply_changes(&mut config, changes.to_vec());
+        self.commit(parent, &EMPTY_TAR[..], config, String::new(), created_by)
+    }
+
+    fn cached(&self, key: &str) -> Option<Image> {
+        let id = self.images().build_cache().get(key).ok()??;
+        self.view(&id).ok()
+    }
+
+    fn remember(&self, entries: &[(String, String)]) -> Result<(), BackendError> {
+        let parsed: Vec<(String, Digest)> = entries
+            .iter()
+            .filter_map(|(k, id)| Digest::parse(id).ok().map(|d| (k.clone(), d)))
+            .collect();
+        self.images()
+            .build_cache()
+            .put_all(&parsed)
+            .map_err(|e| BackendError(e.to_string()))
+    }
+
+    fn tag(&self, id: &str, names: &[String]) -> Result<(), BackendError> {
+        for name in names {
+            let (repo, tag) = split_name(name);
+            self.images()
+                .tag(id, repo, tag)
+                .map_err(backend_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// `repo[:tag]`, the tag after the last colon that is not part of a registry's port.
+fn split_name(name: &str) -> (&str, &str) {
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (name, ""),
+    }
+}
