@@ -5,6 +5,7 @@
 //! changes; the Dockerfile front end and the executor grow from it.
 
 pub mod instruction;
+pub mod lex;
 mod words;
 
 pub use instruction::{parse_change, Command, Healthcheck, Instruction, ParseError};
