@@ -33,6 +33,8 @@ pub struct Healthcheck {
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,
     pub start_period: Option<Duration>,
+    /// `--start-interval`: how often to probe during the start period.
+    pub start_interval: Option<Duration>,
     pub retries: Option<u32>,
 }
 
@@ -221,6 +223,7 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
         interval: None,
         timeout: None,
         start_period: None,
+        start_interval: None,
         retries: None,
     };
     while let Some(flag) = rest.strip_prefix("--") {
@@ -232,6 +235,7 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
             "interval" => hc.interval = Some(duration(value)?),
             "timeout" => hc.timeout = Some(duration(value)?),
             "start-period" => hc.start_period = Some(duration(value)?),
+            "start-interval" => hc.start_interval = Some(duration(value)?),
             "retries" => {
                 hc.retries =
                     Some(
@@ -256,11 +260,14 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
     }
 }
 
-/// A Go-style duration as Dockerfiles write them (`30s`, `1m30s`, `500ms`).
-fn duration(s: &str) -> Result<Duration, String> {
+/// A Go-style duration as Dockerfiles write them (`30s`, `1m30s`, `500ms`, `0`).
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {s:?}");
     let mut total = Duration::ZERO;
-    let mut rest = s;
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest == "0" {
+        return Ok(total);
+    }
     if rest.is_empty() {
         return Err(bad());
     }
@@ -279,7 +286,7 @@ fn duration(s: &str) -> Result<Duration, String> {
             "m" => value * 60.0,
             "s" => value,
             "ms" => value / 1e3,
-            "us" | "µs" => value / 1e6,
+            "us" | "µs" | "μs" => value / 1e6,
             "ns" => value / 1e9,
             _ => return Err(bad()),
         };
