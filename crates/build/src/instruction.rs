@@ -191,7 +191,7 @@ fn json_array(args: &str) -> Option<Vec<String>> {
 }
 
 /// `80` → `80/tcp`; `8000-8002/udp` → three ports.
-fn expand_port(spec: &str) -> Result<Vec<String>, String> {
+pub(crate) fn expand_port(spec: &str) -> Result<Vec<String>, String> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {

@@ -5,6 +5,7 @@
 //! changes; the Dockerfile front end and the executor grow from it.
 
 pub mod dockerfile;
+pub mod expand;
 pub mod instruction;
 pub mod lex;
 mod words;

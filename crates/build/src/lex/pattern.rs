@@ -13,8 +13,8 @@ fn to_regex(pattern: &str, greedy: bool, anchored: bool) -> Result<Regex, String
             '*' => out.push_str(star),
             '?' => out.push('.'),
             '\\' => {
-                // `\}` was only there to get a `}` past the `${…}` parser.
-                if chars.peek() == Some(&'}') {
+                // `\}` and `\/` were only there to get past the `${…}` parser.
+                if matches!(chars.peek(), Some('}' | '/')) {
                     continue;
                 }
                 match chars.next() {

@@ -108,6 +108,11 @@ fn pattern_operators() {
     assert_eq!(word("${A/l/L}"), "aLpha");
     assert_eq!(word("${A//a/A}"), "AlphA");
     assert_eq!(word("${PATHV/*bin/X}"), "X/tool.tar.gz");
+    assert_eq!(
+        word("${PATHV/*\\//}"),
+        "tool.tar.gz",
+        "an escaped / is part of the pattern"
+    );
     assert_eq!(word("${UNSET#x}"), "");
     assert_eq!(
         err("${A:#x}"),
@@ -195,6 +200,18 @@ fn unset_kept_when_asked() {
     assert_eq!(w("${NOPE}"), "${NOPE}");
     assert_eq!(w("${NOPE:-x}"), "${NOPE:-x}");
     assert_eq!(w("${NOPE//a/b}"), "${NOPE//a/b}");
+}
+
+#[test]
+fn quotes_kept_when_asked() {
+    let lx = Lexer {
+        skip_quotes: true,
+        ..Lexer::new('\\')
+    };
+    assert_eq!(
+        lx.process_word("say \"$A\" 'x' \\$A", &env()).unwrap(),
+        "say \"alpha\" 'x' $A"
+    );
 }
 
 #[test]
