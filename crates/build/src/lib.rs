@@ -4,6 +4,7 @@
 //! So far it holds the instruction parser that `import -c` and `commit -c` use for their
 //! changes; the Dockerfile front end and the executor grow from it.
 
+pub mod args;
 pub mod dockerfile;
 pub mod expand;
 pub mod instruction;

@@ -77,6 +77,20 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
 }
 
+impl Dockerfile {
+    /// Every name declared by the ARGs before the first FROM, in order.
+    pub fn global_arg_decls(&self) -> Vec<ArgDecl> {
+        self.global_args
+            .iter()
+            .filter_map(|s| match &s.instruction {
+                Instruction::Arg(decls) => Some(decls.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+}
+
 /// Parses a Dockerfile.
 pub fn parse(src: &str) -> Result<Dockerfile, DockerfileError> {
     let split = lines::split(src)?;
