@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod expand;
 pub mod instruction;
 pub mod lex;
+pub mod stages;
 mod words;
 
 pub use instruction::{parse_change, Command, Healthcheck, Instruction, ParseError};
