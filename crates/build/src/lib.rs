@@ -7,6 +7,7 @@
 pub mod args;
 pub mod dockerfile;
 pub mod expand;
+pub mod ignore;
 pub mod instruction;
 pub mod lex;
 pub mod stages;
