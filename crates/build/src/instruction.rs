@@ -8,7 +8,9 @@ use crate::words::{parse_pairs, split_words};
 /// How a command is given: JSON (exec) form, or a shell string run with the image's shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `["exe", "arg"]`: run as is.
     Exec(Vec<String>),
+    /// `exe arg`: given to the shell as one string.
     Shell(String),
 }
 
@@ -26,41 +28,68 @@ impl Command {
     }
 }
 
+/// A HEALTHCHECK; unset durations and retries mean the engine's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Healthcheck {
     /// `None` for `HEALTHCHECK NONE`, which disables an inherited check.
     pub test: Option<Command>,
+    /// `--interval`: time between probes.
     pub interval: Option<Duration>,
+    /// `--timeout`: how long one probe may take.
     pub timeout: Option<Duration>,
+    /// `--start-period`: failures during it do not count.
     pub start_period: Option<Duration>,
     /// `--start-interval`: how often to probe during the start period.
     pub start_interval: Option<Duration>,
+    /// `--retries`: consecutive failures before the container is unhealthy.
     pub retries: Option<u32>,
 }
 
+/// A change for `import -c` / `commit -c`: an instruction that edits an image's config.
+/// (Whole Dockerfiles are parsed by [`crate::dockerfile`], into its own `Instruction`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Instruction {
+    /// `CMD`.
     Cmd(Command),
+    /// `ENTRYPOINT`.
     Entrypoint(Command),
+    /// `ENV`, quotes removed.
     Env(Vec<(String, String)>),
+    /// `LABEL`, quotes removed.
     Label(Vec<(String, String)>),
     /// Ports normalized to `port/proto`, ranges expanded.
     Expose(Vec<String>),
+    /// `VOLUME` paths.
     Volume(Vec<String>),
+    /// `WORKDIR`.
     Workdir(String),
+    /// `USER`.
     User(String),
+    /// `STOPSIGNAL`.
     StopSignal(String),
+    /// `ONBUILD` trigger text.
     OnBuild(String),
+    /// `HEALTHCHECK`.
     Healthcheck(Healthcheck),
+    /// `SHELL`.
     Shell(Vec<String>),
 }
 
+/// A change that cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// An instruction that is not a config change (RUN, COPY, …).
     #[error("{0} is not a valid change command")]
     NotAChange(String),
+    /// A change instruction with bad arguments.
     #[error("{instruction}: {reason}")]
-    Invalid { instruction: String, reason: String },
+    Invalid {
+        /// The instruction's keyword.
+        instruction: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An empty line.
     #[error("empty change")]
     Empty,
 }

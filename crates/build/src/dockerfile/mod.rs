@@ -2,8 +2,8 @@
 //! stages of typed instructions, each with its line numbers, following BuildKit's
 //! dockerfile frontend (syntax 1.7+).
 //!
-//! Pieces: [`lines`] cuts the text into logical lines (directives, comments, continuations,
-//! heredoc bodies); [`instructions`] with [`run`], [`files`] and [`mount`] types each line;
+//! Pieces: `lines` cuts the text into logical lines (directives, comments, continuations,
+//! heredoc bodies); `instructions` with `run`, `files` and `mount` types each line;
 //! this module groups them into stages.
 
 mod ast;

@@ -9,7 +9,7 @@
 //!   it ([`IgnoreMatcher::must_walk`]).
 //! - The Dockerfile and `.dockerignore` are always sent ([`keep_build_files`]).
 //!
-//! [`file`] picks which ignore file applies.
+//! `file` picks which ignore file applies.
 
 mod file;
 mod pattern;

@@ -6,7 +6,7 @@
 //! USER, VOLUME and WORKDIR (see [`crate::expand`]); RUN, CMD and ENTRYPOINT are left to the
 //! container's own shell.
 //!
-//! This file holds the settings and the entry points; [`shell`] walks the characters.
+//! This file holds the settings and the entry points; `shell` walks the characters.
 
 mod pattern;
 mod shell;

@@ -197,3 +197,83 @@ fn keywords_are_case_insensitive() {
         [(1, 1, "FROM"), (2, 2, "RUN"), (3, 3, "WORKDIR")]
     );
 }
+
+#[test]
+fn a_realistic_multi_stage_file() {
+    let src = r#"# syntax=docker/dockerfile:1.7
+# check=error=true
+ARG GO_VERSION=1.22
+ARG ALPINE=3.20
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS build
+WORKDIR /src
+# dependencies first, for the cache
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    go mod download
+COPY . .
+ARG TARGETOS TARGETARCH
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app ./cmd/app
+
+FROM alpine:${ALPINE}
+RUN <<EOF
+apk add --no-cache ca-certificates
+adduser -D app
+EOF
+COPY --from=build --chown=app:app /out/app /usr/local/bin/app
+USER app
+EXPOSE 8080
+HEALTHCHECK --interval=10s CMD ["app", "health"]
+ENTRYPOINT ["app"]
+CMD ["serve"]
+"#;
+    let df = parse_ok(src);
+    assert_eq!(
+        df.directives.check.as_ref().map(|d| d.value.as_str()),
+        Some("error=true")
+    );
+    assert_eq!(
+        layout(&df),
+        [
+            (3, 3, "ARG"),
+            (4, 4, "ARG"),
+            (6, 6, "FROM"),
+            (7, 7, "WORKDIR"),
+            (9, 9, "COPY"),
+            (10, 11, "RUN"),
+            (12, 12, "COPY"),
+            (13, 13, "ARG"),
+            (14, 15, "RUN"),
+            (17, 17, "FROM"),
+            (18, 21, "RUN"),
+            (22, 22, "COPY"),
+            (23, 23, "USER"),
+            (24, 24, "EXPOSE"),
+            (25, 25, "HEALTHCHECK"),
+            (26, 26, "ENTRYPOINT"),
+            (27, 27, "CMD"),
+        ]
+    );
+    let names: Vec<Option<&str>> = df.stages.iter().map(Stage::name).collect();
+    assert_eq!(names, [Some("build"), None]);
+    let Instruction::Run(r) = &df.stages[0].steps[5].instruction else {
+        panic!()
+    };
+    assert_eq!(
+        r.command,
+        shell("CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app ./cmd/app")
+    );
+    assert_eq!(r.mounts[0].target.as_deref(), Some("/root/.cache/go-build"));
+    let Instruction::Run(r) = &df.stages[1].steps[0].instruction else {
+        panic!()
+    };
+    assert_eq!(
+        r.heredoc_script().map(|h| h.content.as_str()),
+        Some("apk add --no-cache ca-certificates\nadduser -D app\n")
+    );
+    assert_eq!(
+        df.stages[1].steps[6].instruction,
+        Instruction::Cmd(exec(&["serve"]))
+    );
+}
