@@ -59,19 +59,21 @@ fn sources_and_dest(line: &Line, what: &str) -> Result<(Vec<Source>, String), St
         ));
     }
     let dest = words.pop().unwrap_or_default();
-    if heredoc::parse_word(&dest)?.is_some() {
+    // As in BuildKit, a word the lexer cannot read is simply not a heredoc marker.
+    let marker = |w: &str| heredoc::parse_word(w).ok().flatten();
+    if marker(&dest).is_some() {
         return Err(format!("{what} cannot accept a heredoc as a destination"));
     }
     let sources = words
         .into_iter()
         .map(|w| {
-            let Some(marker) = heredoc::parse_word(&w)? else {
-                return Ok(Source::Path(w));
+            let Some(m) = marker(&w) else {
+                return Source::Path(w);
             };
             // The body was read with the line; the marker only names it.
-            let body = line.heredocs.iter().find(|h| h.name == marker.name);
-            Ok(Source::Heredoc(body.cloned().unwrap_or(marker)))
+            let body = line.heredocs.iter().find(|h| h.name == m.name);
+            Source::Heredoc(body.cloned().unwrap_or(m))
         })
-        .collect::<Result<_, String>>()?;
+        .collect();
     Ok((sources, dest))
 }

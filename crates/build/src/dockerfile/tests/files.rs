@@ -138,3 +138,9 @@ fn flags_on_instructions_without_any() {
     // After `--`, words are arguments even if they look like flags.
     assert_eq!(one("USER -- --weird"), Instruction::User("--weird".into()));
 }
+
+#[test]
+fn odd_source_words_are_paths() {
+    let c = copy_of("COPY <<\"odd /dst");
+    assert_eq!(c.sources, paths(&["<<\"odd"]));
+}
