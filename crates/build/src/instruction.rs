@@ -8,7 +8,9 @@ use crate::words::{parse_pairs, split_words};
 /// How a command is given: JSON (exec) form, or a shell string run with the image's shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `["exe", "arg"]`: run as is.
     Exec(Vec<String>),
+    /// `exe arg`: given to the shell as one string.
     Shell(String),
 }
 
@@ -26,39 +28,68 @@ impl Command {
     }
 }
 
+/// A HEALTHCHECK; unset durations and retries mean the engine's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Healthcheck {
     /// `None` for `HEALTHCHECK NONE`, which disables an inherited check.
     pub test: Option<Command>,
+    /// `--interval`: time between probes.
     pub interval: Option<Duration>,
+    /// `--timeout`: how long one probe may take.
     pub timeout: Option<Duration>,
+    /// `--start-period`: failures during it do not count.
     pub start_period: Option<Duration>,
+    /// `--start-interval`: how often to probe during the start period.
+    pub start_interval: Option<Duration>,
+    /// `--retries`: consecutive failures before the container is unhealthy.
     pub retries: Option<u32>,
 }
 
+/// A change for `import -c` / `commit -c`: an instruction that edits an image's config.
+/// (Whole Dockerfiles are parsed by [`crate::dockerfile`], into its own `Instruction`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Instruction {
+    /// `CMD`.
     Cmd(Command),
+    /// `ENTRYPOINT`.
     Entrypoint(Command),
+    /// `ENV`, quotes removed.
     Env(Vec<(String, String)>),
+    /// `LABEL`, quotes removed.
     Label(Vec<(String, String)>),
     /// Ports normalized to `port/proto`, ranges expanded.
     Expose(Vec<String>),
+    /// `VOLUME` paths.
     Volume(Vec<String>),
+    /// `WORKDIR`.
     Workdir(String),
+    /// `USER`.
     User(String),
+    /// `STOPSIGNAL`.
     StopSignal(String),
+    /// `ONBUILD` trigger text.
     OnBuild(String),
+    /// `HEALTHCHECK`.
     Healthcheck(Healthcheck),
+    /// `SHELL`.
     Shell(Vec<String>),
 }
 
+/// A change that cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// An instruction that is not a config change (RUN, COPY, …).
     #[error("{0} is not a valid change command")]
     NotAChange(String),
+    /// A change instruction with bad arguments.
     #[error("{instruction}: {reason}")]
-    Invalid { instruction: String, reason: String },
+    Invalid {
+        /// The instruction's keyword.
+        instruction: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An empty line.
     #[error("empty change")]
     Empty,
 }
@@ -189,7 +220,7 @@ fn json_array(args: &str) -> Option<Vec<String>> {
 }
 
 /// `80` → `80/tcp`; `8000-8002/udp` → three ports.
-fn expand_port(spec: &str) -> Result<Vec<String>, String> {
+pub(crate) fn expand_port(spec: &str) -> Result<Vec<String>, String> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
@@ -221,6 +252,7 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
         interval: None,
         timeout: None,
         start_period: None,
+        start_interval: None,
         retries: None,
     };
     while let Some(flag) = rest.strip_prefix("--") {
@@ -232,6 +264,7 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
             "interval" => hc.interval = Some(duration(value)?),
             "timeout" => hc.timeout = Some(duration(value)?),
             "start-period" => hc.start_period = Some(duration(value)?),
+            "start-interval" => hc.start_interval = Some(duration(value)?),
             "retries" => {
                 hc.retries =
                     Some(
@@ -256,11 +289,14 @@ fn healthcheck(args: &str) -> Result<Healthcheck, String> {
     }
 }
 
-/// A Go-style duration as Dockerfiles write them (`30s`, `1m30s`, `500ms`).
-fn duration(s: &str) -> Result<Duration, String> {
+/// A Go-style duration as Dockerfiles write them (`30s`, `1m30s`, `500ms`, `0`).
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {s:?}");
     let mut total = Duration::ZERO;
-    let mut rest = s;
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest == "0" {
+        return Ok(total);
+    }
     if rest.is_empty() {
         return Err(bad());
     }
@@ -279,7 +315,7 @@ fn duration(s: &str) -> Result<Duration, String> {
             "m" => value * 60.0,
             "s" => value,
             "ms" => value / 1e3,
-            "us" | "µs" => value / 1e6,
+            "us" | "µs" | "μs" => value / 1e6,
             "ns" => value / 1e9,
             _ => return Err(bad()),
         };
