@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "berth-distribution",
         ],
     ),
-    ("berth-cli", &["berth-api"]),
+    ("berth-cli", &["berth-api", "berth-build"]),
     ("berth", &["berth-cli", "berth-daemon", "berth-runtime"]),
 ];
 

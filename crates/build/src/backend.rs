@@ -69,11 +69,12 @@ pub enum CopyFrom {
 pub struct CopyItem {
     /// The source, relative to its root (the context, or the `--from` image's root).
     pub source: String,
-    /// The absolute destination path in the image.
+    /// The absolute destination. A directory source's contents go into it; a file is
+    /// written as it, or into it under its own name when `into_dir`.
     pub dest: String,
-    /// The source is a directory whose contents go to `dest` (COPY's rule for directories).
-    pub contents: bool,
-    /// ADD of a local tar archive: extracted at `dest` rather than copied.
+    /// The destination is a directory (it ends with `/`): files go into it.
+    pub into_dir: bool,
+    /// ADD of a local tar archive: extracted into `dest` rather than copied.
     pub extract: bool,
 }
 

@@ -10,13 +10,12 @@
 //! - [`stages`]: the stage graph and the stages a `--target` needs;
 //! - [`ignore`]: `.dockerignore` matching and which ignore file applies;
 //! - [`instruction`]: the single-line changes of `import -c` and `commit -c`;
-//! - [`backend`]: what the builder asks of an engine.
-//!
-//! The executor grows from these.
+//! - [`backend`]: what the builder asks of an engine, and [`executor`]: the build itself.
 
 pub mod args;
 pub mod backend;
 pub mod dockerfile;
+pub mod executor;
 pub mod expand;
 pub mod ignore;
 pub mod instruction;
@@ -25,4 +24,5 @@ pub mod stages;
 mod words;
 
 pub use dockerfile::{parse as parse_dockerfile, Dockerfile, DockerfileError};
+pub use executor::{build, BuildError, BuildOptions, Progress};
 pub use instruction::{parse_change, Command, Healthcheck, Instruction, ParseError};

@@ -94,6 +94,8 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     /// List images
     Images(ImagesArgs),
     /// Manage images
@@ -274,6 +276,61 @@ pub struct ImagePruneArgs {
     /// Provide filter values (e.g. 'until=<timestamp>')
     #[arg(long = "filter", value_name = "FILTER")]
     pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The build context: a directory, or `-` for a tar (or a Dockerfile alone) on STDIN
+    #[arg(value_name = "PATH | URL | -")]
+    pub context: String,
+    /// Name of the Dockerfile (default is 'PATH/Dockerfile'; `-` reads it from STDIN)
+    #[arg(short, long, value_name = "string")]
+    pub file: Option<String>,
+    /// Name and optionally a tag in the 'name:tag' format
+    #[arg(short, long = "tag", value_name = "list")]
+    pub tag: Vec<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg", value_name = "list")]
+    pub build_arg: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long, value_name = "string")]
+    pub target: Option<String>,
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Set metadata for an image
+    #[arg(long, value_name = "list")]
+    pub label: Vec<String>,
+    /// Suppress the build output and print image ID on success
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write the image ID to the file
+    #[arg(long, value_name = "string")]
+    pub iidfile: Option<PathBuf>,
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long, value_name = "string", default_value = "default")]
+    pub network: String,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string")]
+    pub platform: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "list")]
+    pub add_host: Vec<String>,
+    /// Secret file to expose to the build: id=mysecret,src=/local/secret
+    #[arg(long, value_name = "stringArray")]
+    pub secret: Vec<String>,
+    /// Type of progress output (auto, plain, tty)
+    #[arg(long, value_name = "string", default_value = "auto")]
+    pub progress: String,
+    /// Remove intermediate containers after a successful build
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub rm: bool,
+    /// Always remove intermediate containers
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
 }
 
 #[derive(Debug, Args)]

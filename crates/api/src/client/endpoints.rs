@@ -143,6 +143,24 @@ impl Client {
         Ok(JsonMessageStream::new(resp.into_body()))
     }
 
+    /// `POST /build`: builds the context tar `context`; `query` holds docker's build
+    /// parameters (`t` repeated, `dockerfile`, `buildargs`, …).
+    pub async fn build(
+        &self,
+        context: Body,
+        query: &[(String, String)],
+    ) -> Result<JsonMessageStream> {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            q.append_pair(k, v);
+        }
+        let path = format!("/build?{}", q.finish());
+        let resp = self
+            .send(Method::POST, &path, context, Some("application/x-tar"))
+            .await?;
+        Ok(JsonMessageStream::new(resp.into_body()))
+    }
+
     /// The archive of one or more images, as a body to stream out.
     pub async fn images_save(&self, names: &[String]) -> Result<Incoming> {
         let mut q = form_urlencoded::Serializer::new(String::new());

@@ -1,6 +1,7 @@
 //! One module per group of commands; `run` sends each command to its handler.
 
 mod archive;
+mod build;
 mod containers;
 mod events;
 mod image_ops;
@@ -32,6 +33,7 @@ pub async fn run(app: App) -> CliResult {
         )),
         Command::System(SystemCommand::DialStdio) => system::dial_stdio(host.as_deref()).await,
         Command::Version(args) => system::version(host.as_deref(), args.format.as_deref()).await,
+        Command::Build(args) => build::build(&client().await?, args).await,
         Command::Images(args) | Command::Image(ImageCommand::Ls(args)) => {
             images::list(&client().await?, args).await
         }

@@ -63,8 +63,9 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
     let target = Snapshot::over(b, &step.parent.id)?;
     let from_image;
     let source_root: File = match &step.from {
-        CopyFrom::Context(dir) => File::open(dir)
-            .map_err(|e| BackendError(format!("opening the build context: {e}")))?,
+        CopyFrom::Context(dir) => {
+            File::open(dir).map_err(|e| BackendError(format!("opening the build context: {e}")))?
+        }
         CopyFrom::Image(id) => {
             from_image = Snapshot::over(b, id)?;
             from_image
@@ -78,7 +79,13 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
         None => None,
     };
     for item in &step.items {
-        copy_item(source_root.as_fd(), target.root.as_fd(), item, owner, step.chmod)?;
+        copy_item(
+            source_root.as_fd(),
+            target.root.as_fd(),
+            item,
+            owner,
+            step.chmod,
+        )?;
     }
     let layers = b.engine.images.layers();
     layers
@@ -132,16 +139,32 @@ fn copy_item(
             rustix::fs::Mode::empty(),
         )
         .map_err(|e| failed("opening", &e))?;
-        let tar = berth_snapshot::decompress(File::from(file)).map_err(|e| failed("reading", &e))?;
+        let tar =
+            berth_snapshot::decompress(File::from(file)).map_err(|e| failed("reading", &e))?;
         return unpack(tar, dest.as_fd(), owner, chmod).map_err(|e| failed("extracting", &e));
     }
-    // Into the destination's parent, named as the destination; a directory's contents
-    // into the destination itself.
-    let dest = item.dest.trim_end_matches('/');
-    let (parent, name) = if dest.is_empty() {
+    // A directory's contents into the destination; a file as the destination, or into it
+    // under its own name. Either way the stream's top entry is named as its final place
+    // and unpacked in that place's parent directory.
+    let is_dir = rustix::fs::statat(&src_dir, src_name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+        .map(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+        })
+        .map_err(|e| failed("reading", &e))?;
+    let dest_dir = item.dest.trim_end_matches('/');
+    let target: String = if !is_dir && item.into_dir {
+        let base = Path::new(src_name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{dest_dir}/{base}")
+    } else {
+        dest_dir.to_string()
+    };
+    let (parent, name) = if target.is_empty() {
         ("/", "")
     } else {
-        split(dest)
+        split(&target)
     };
     let parent = open_in_root(target_root, Path::new(parent), Create::Dir)
         .map_err(|e| failed("making the destination of", &e))?;
@@ -153,7 +176,13 @@ fn copy_item(
             let opts = PackOptions {
                 whiteouts: PackWhiteouts::Oci,
             };
-            let r = pack(src_dir.as_fd(), src_name.as_bytes(), &name, &opts, &mut writer);
+            let r = pack(
+                src_dir.as_fd(),
+                src_name.as_bytes(),
+                &name,
+                &opts,
+                &mut writer,
+            );
             drop(writer);
             r
         });
@@ -180,7 +209,9 @@ fn unpack(
         ..Default::default()
     };
     if owner.is_none() && chmod.is_none() {
-        return unpack_at(tar, root, &opts).map(drop).map_err(|e| e.to_string());
+        return unpack_at(tar, root, &opts)
+            .map(drop)
+            .map_err(|e| e.to_string());
     }
     let (mut reader, mut writer) = std::io::pipe().map_err(|e| e.to_string())?;
     std::thread::scope(|s| {
@@ -189,7 +220,9 @@ fn unpack(
             drop(writer);
             r
         });
-        let unpacked = unpack_at(&mut reader, root, &opts).map(drop).map_err(|e| e.to_string());
+        let unpacked = unpack_at(&mut reader, root, &opts)
+            .map(drop)
+            .map_err(|e| e.to_string());
         drop(reader);
         match rewriter.join() {
             Ok(Ok(())) => unpacked,
@@ -247,10 +280,13 @@ fn resolve_owner(root: BorrowedFd<'_>, spec: &str) -> Result<(u32, u32), Backend
             .ok()
             .and_then(|fd| {
                 let mut s = String::new();
-                File::open(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
-                    .ok()?
-                    .read_to_string(&mut s)
-                    .ok()?;
+                File::open(format!(
+                    "/proc/self/fd/{}",
+                    std::os::fd::AsRawFd::as_raw_fd(&fd)
+                ))
+                .ok()?
+                .read_to_string(&mut s)
+                .ok()?;
                 Some(s)
             })
             .unwrap_or_default()
@@ -268,8 +304,11 @@ fn resolve_owner(root: BorrowedFd<'_>, spec: &str) -> Result<(u32, u32), Backend
     };
     let (uid, user_gid) = match user.parse::<u32>() {
         Ok(n) => (n, None),
-        Err(_) => lookup("/etc/passwd", user, 2)
-            .ok_or_else(|| BackendError(format!("unable to find user {user}: no matching entries in passwd file")))?,
+        Err(_) => lookup("/etc/passwd", user, 2).ok_or_else(|| {
+            BackendError(format!(
+                "unable to find user {user}: no matching entries in passwd file"
+            ))
+        })?,
     };
     let gid = match group {
         None => user_gid.unwrap_or(uid),
@@ -277,7 +316,11 @@ fn resolve_owner(root: BorrowedFd<'_>, spec: &str) -> Result<(u32, u32), Backend
             Ok(n) => n,
             Err(_) => lookup("/etc/group", g, 2)
                 .map(|(gid, _)| gid)
-                .ok_or_else(|| BackendError(format!("unable to find group {g}: no matching entries in group file")))?,
+                .ok_or_else(|| {
+                    BackendError(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                })?,
         },
     };
     Ok((uid, gid))

@@ -44,7 +44,11 @@ fn backend_error(e: EngineError) -> BackendError {
 }
 
 impl EngineBackend {
-    pub fn new(engine: Arc<Engine>, handle: tokio::runtime::Handle, context_dir: std::path::PathBuf) -> EngineBackend {
+    pub fn new(
+        engine: Arc<Engine>,
+        handle: tokio::runtime::Handle,
+        context_dir: std::path::PathBuf,
+    ) -> EngineBackend {
         EngineBackend {
             engine,
             handle,
@@ -144,7 +148,11 @@ impl Backend for EngineBackend {
         self.view(&id)
     }
 
-    fn run(&self, step: &RunStep, output: &mut dyn std::io::Write) -> Result<RunOutcome, BackendError> {
+    fn run(
+        &self,
+        step: &RunStep,
+        output: &mut dyn std::io::Write,
+    ) -> Result<RunOutcome, BackendError> {
         run::run(self, step, output)
     }
 
@@ -152,7 +160,12 @@ impl Backend for EngineBackend {
         copy::copy(self, step)
     }
 
-    fn change(&self, parent: &Image, changes: &[Change], created_by: &str) -> Result<Image, BackendError> {
+    fn change(
+        &self,
+        parent: &Image,
+        changes: &[Change],
+        created_by: &str,
+    ) -> Result<Image, BackendError> {
         let mut config = self.run_config(parent)?;
         images::apply_changes(&mut config, changes.to_vec());
         self.commit(parent, &EMPTY_TAR[..], config, String::new(), created_by)
@@ -177,9 +190,7 @@ impl Backend for EngineBackend {
     fn tag(&self, id: &str, names: &[String]) -> Result<(), BackendError> {
         for name in names {
             let (repo, tag) = split_name(name);
-            self.images()
-                .tag(id, repo, tag)
-                .map_err(backend_error)?;
+            self.images().tag(id, repo, tag).map_err(backend_error)?;
         }
         Ok(())
     }

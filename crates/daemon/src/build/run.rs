@@ -30,7 +30,21 @@ pub(super) fn run(
             request,
         })
         .map_err(backend_error)?;
-    let ran = b.handle.block_on(run_attached(&containers, &id, output));
+    // The output is written here, on the build's thread, not in the task: the build's
+    // response stream may block, which async code must not.
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let task = b
+        .handle
+        .spawn(run_attached(containers.clone(), id.clone(), tx));
+    for chunk in rx {
+        // The build's client going away must not stop the step; its output is dropped.
+        let _ = output.write_all(&chunk);
+        let _ = output.flush();
+    }
+    let ran = b
+        .handle
+        .block_on(task)
+        .unwrap_or_else(|e| Err(BackendError(format!("the step's task failed: {e}"))));
     let outcome = match ran {
         Ok(0) => {
             let layers = b.engine.images.layers();
@@ -146,13 +160,14 @@ fn create_request(b: &EngineBackend, step: &RunStep) -> ContainerCreateRequest {
     }
 }
 
-/// Starts container `id` attached, copies its output (docker's multiplexed frames, stdout
+/// Starts container `id` attached, sends its output (docker's multiplexed frames, stdout
 /// and stderr alike) to `output` as it comes, and returns its exit code.
 async fn run_attached(
-    containers: &std::sync::Arc<crate::containers::ContainerService>,
-    id: &str,
-    output: &mut dyn std::io::Write,
+    containers: std::sync::Arc<crate::containers::ContainerService>,
+    id: String,
+    output: std::sync::mpsc::Sender<Vec<u8>>,
 ) -> Result<i64, BackendError> {
+    let id = id.as_str();
     let waiter = containers
         .waiter(id, WaitCondition::NextExit)
         .map_err(backend_error)?;
@@ -180,8 +195,8 @@ async fn run_attached(
     Ok(status.status_code)
 }
 
-/// Writes the payloads of docker's stream frames (8-byte header: stream, 3 zeros, size).
-async fn copy_frames(mut from: tokio::io::DuplexStream, out: &mut dyn std::io::Write) {
+/// Sends on the payloads of docker's stream frames (8-byte header: stream, 3 zeros, size).
+async fn copy_frames(mut from: tokio::io::DuplexStream, out: std::sync::mpsc::Sender<Vec<u8>>) {
     let mut header = [0u8; 8];
     let mut buf = vec![0u8; 32 * 1024];
     while from.read_exact(&mut header).await.is_ok() {
@@ -191,10 +206,8 @@ async fn copy_frames(mut from: tokio::io::DuplexStream, out: &mut dyn std::io::W
             if from.read_exact(&mut buf[..want]).await.is_err() {
                 return;
             }
-            // The build's client going away must not stop the step; its output is dropped.
-            let _ = out.write_all(&buf[..want]);
+            let _ = out.send(buf[..want].to_vec());
             left -= want;
         }
-        let _ = out.flush();
     }
 }

@@ -1,6 +1,7 @@
 //! The Engine API over HTTP: each request is parsed into a [`route::Route`], handled by
 //! calling the services, and answered with docker's headers, bodies and status codes.
 
+mod build;
 mod container_fs;
 mod container_ops;
 mod containers;
@@ -84,6 +85,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ContainerPrune => containers::prune(engine, &query).await,
         Route::Events => events::stream(engine, &query),
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
+        Route::Build => build::build(engine, &query, req.into_body()).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
         Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
         Route::VolumeList => volumes::list(engine, &query).await,

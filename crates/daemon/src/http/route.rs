@@ -27,6 +27,8 @@ pub enum Route {
     Events,
     /// `POST /commit`: an image from a container (named in the query).
     Commit,
+    /// `POST /build`: an image from a Dockerfile and a context tar.
+    Build,
     /// A container by name or ID, and what to do with it.
     Container(String, ContainerAction),
     /// An exec instance by ID, and what to do with it.
@@ -163,6 +165,7 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/containers/prune" => Some((Method::POST, Route::ContainerPrune)),
         "/events" => Some((Method::GET, Route::Events)),
         "/commit" => Some((Method::POST, Route::Commit)),
+        "/build" => Some((Method::POST, Route::Build)),
         "/volumes" => Some((Method::GET, Route::VolumeList)),
         "/volumes/create" => Some((Method::POST, Route::VolumeCreate)),
         "/volumes/prune" => Some((Method::POST, Route::VolumePrune)),

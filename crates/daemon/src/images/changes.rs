@@ -65,6 +65,9 @@ pub fn apply(config: &mut RunConfig, instructions: Vec<Instruction>) {
             }
             Instruction::User(u) => config.user = u,
             Instruction::StopSignal(s) => config.stop_signal = s,
+            // An empty trigger is the builder's way of saying the inherited triggers ran and
+            // the new image does not keep them.
+            Instruction::OnBuild(t) if t.is_empty() => config.on_build = None,
             Instruction::OnBuild(t) => config.on_build.get_or_insert_with(Vec::new).push(t),
             Instruction::Shell(s) => config.shell = Some(s),
             Instruction::Healthcheck(h) => {

@@ -1,0 +1,193 @@
+//! `berth build` end to end: Dockerfiles built against the engine, with the cache, stages,
+//! COPY and RUN checked by what the images then contain and how they run.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_contains, Daemon};
+
+/// A context directory holding `files` (path, content).
+fn context(d: &Daemon, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = d.dir.path().join(name);
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn build(d: &Daemon, dir: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec!["build"];
+    args.extend_from_slice(extra);
+    let dir = dir.to_str().unwrap().to_string();
+    args.push(&dir);
+    d.run(&args)
+}
+
+#[test]
+fn a_dockerfile_builds_an_image_that_runs_as_written() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "app",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\n\
+                 ARG GREETING=hello\n\
+                 ENV APP_HOME=/srv/app\n\
+                 WORKDIR $APP_HOME\n\
+                 COPY app.txt ./\n\
+                 COPY conf/ /etc/app/\n\
+                 RUN echo \"$GREETING from RUN\" > made.txt && cat app.txt\n\
+                 LABEL team=core\n\
+                 EXPOSE 8080/tcp\n\
+                 USER 1000:1000\n\
+                 CMD [\"cat\", \"made.txt\", \"app.txt\"]\n",
+            ),
+            ("app.txt", "the app\n"),
+            ("conf/a.conf", "a=1\n"),
+        ],
+    );
+    let r = build(&d, &dir, &["-t", "app:v1", "--build-arg", "GREETING=hi"]);
+    assert_eq!(r.status, 0, "{}{}\n{}", r.stdout, r.stderr, d.log());
+    assert_contains(&r.stdout, "Step 1/11 : FROM busybox");
+    assert_contains(&r.stdout, "the app");
+    assert_contains(&r.stdout, "Successfully built ");
+    assert_contains(&r.stdout, "Successfully tagged app:v1");
+    let out = d.ok(&["run", "--rm", "app:v1"]);
+    assert_eq!(out, "hi from RUN\nthe app\n");
+    let conf = d.ok(&["run", "--rm", "app:v1", "cat", "/etc/app/a.conf"]);
+    assert_eq!(conf, "a=1\n");
+    let f = "{{.Config.WorkingDir}} {{.Config.User}} {{.Config.Labels.team}} {{json .Config.ExposedPorts}} {{json .Config.Cmd}}";
+    assert_eq!(
+        d.ok(&["image", "inspect", "-f", f, "app:v1"]).trim(),
+        r#"/srv/app 1000:1000 core {"8080/tcp":{}} ["cat","made.txt","app.txt"]"#
+    );
+    let history = d.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "app:v1",
+    ]);
+    assert_contains(&history, "#(nop) COPY app.txt ./");
+    assert_contains(&history, "/bin/sh -c echo \"$GREETING from RUN\"");
+
+    // Unchanged: every step from the cache, the same image.
+    let id = d.image_id("app:v1");
+    let again = build(&d, &dir, &["-t", "app:v1", "--build-arg", "GREETING=hi"]);
+    assert_eq!(again.status, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        9,
+        "{}",
+        again.stdout
+    );
+    assert_eq!(d.image_id("app:v1"), id);
+    // Touched but unchanged still hits; a changed file re-runs it and what follows.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("app.txt"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let touched = build(&d, &dir, &["-t", "app:v1", "--build-arg", "GREETING=hi"]);
+    assert_eq!(
+        touched.stdout.matches("Using cache").count(),
+        9,
+        "{}",
+        touched.stdout
+    );
+    std::fs::write(dir.join("app.txt"), "changed\n").unwrap();
+    let changed = build(&d, &dir, &["-t", "app:v2", "--build-arg", "GREETING=hi"]);
+    assert_eq!(changed.status, 0, "{}", changed.stderr);
+    assert_eq!(
+        changed.stdout.matches("Using cache").count(),
+        2,
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(d.ok(&["run", "--rm", "app:v2"]), "hi from RUN\nchanged\n");
+    // --no-cache runs everything.
+    let fresh = build(
+        &d,
+        &dir,
+        &["--no-cache", "-q", "--build-arg", "GREETING=hi"],
+    );
+    assert_eq!(fresh.status, 0, "{}", fresh.stderr);
+    assert!(
+        fresh.stdout.trim().starts_with("sha256:"),
+        "{}",
+        fresh.stdout
+    );
+    // No build containers are left.
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn stages_targets_and_copy_from() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "multi",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS base\n\
+             RUN echo base > /base.txt\n\
+             FROM base AS tools\n\
+             RUN echo tools > /tools.txt\n\
+             FROM busybox AS unused\n\
+             RUN echo should-not-run && exit 1\n\
+             FROM scratch AS final\n\
+             COPY --from=tools /tools.txt /base.txt /out/\n\
+             COPY --from=0 /bin/busybox /bin/busybox\n\
+             CMD [\"/bin/busybox\", \"cat\", \"/out/tools.txt\", \"/out/base.txt\"]\n",
+        )],
+    );
+    let r = build(&d, &dir, &["-t", "multi:final"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("should-not-run"), "{}", r.stdout);
+    assert_eq!(d.ok(&["run", "--rm", "multi:final"]), "tools\nbase\n");
+    let r = build(&d, &dir, &["-t", "multi:tools", "--target", "tools"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(
+        d.ok(&["run", "--rm", "multi:tools", "cat", "/tools.txt"]),
+        "tools\n"
+    );
+    let r = build(&d, &dir, &["--target", "nope"]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "nope");
+}
+
+#[test]
+fn bad_dockerfiles_and_failing_steps_are_reported() {
+    let d = Daemon::with_busybox();
+    let dir = context(&d, "bad", &[("Dockerfile", "FROM busybox\nFORM x\n")]);
+    let r = build(&d, &dir, &[]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "Dockerfile:2");
+    assert_contains(&r.stderr, "unknown instruction");
+    let dir = context(
+        &d,
+        "fails",
+        &[("Dockerfile", "FROM busybox\nRUN echo before; exit 3\n")],
+    );
+    let r = build(&d, &dir, &[]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stdout, "before");
+    assert_contains(&r.stderr, "returned a non-zero code: 3");
+    let dir = context(
+        &d,
+        "missing",
+        &[("Dockerfile", "FROM busybox\nCOPY nothere.txt /\n")],
+    );
+    let r = build(&d, &dir, &[]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "nothere.txt");
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}

@@ -1,0 +1,433 @@
+//! COPY and ADD: sources found in the context (globs included) or in a `--from` stage or
+//! image, docker's rules for where each goes, and the cache key from the content of exactly
+//! the files read — their bytes, modes and names, not their timestamps, so a touched but
+//! unchanged file still hits.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::backend::{CopyFrom, CopyItem, CopyStep};
+use crate::dockerfile::{Add, Copy, Source};
+
+use super::steps::StageState;
+use super::{cache, Build, BuildError};
+
+/// A source path inside the context as a host path, refusing `..` escapes and symlinks that
+/// lead outside the context.
+pub fn context_path(context: &Path, rel: &str) -> Result<PathBuf, BuildError> {
+    let clean = clean(rel)
+        .ok_or_else(|| BuildError(format!("forbidden path outside the build context: {rel}")))?;
+    let path = context.join(&clean);
+    if let (Ok(real), Ok(root)) = (path.canonicalize(), context.canonicalize()) {
+        if !real.starts_with(&root) {
+            return Err(BuildError(format!(
+                "forbidden path outside the build context: {rel} ({})",
+                real.display()
+            )));
+        }
+    }
+    Ok(path)
+}
+
+/// `rel` with `.` and empty components dropped; `None` if it climbs out with `..`.
+fn clean(rel: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in Path::new(rel.trim_start_matches('/')).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+pub(super) fn copy(
+    state: &mut StageState<'_>,
+    b: &mut Build<'_>,
+    c: &Copy,
+    source: &str,
+) -> Result<(), BuildError> {
+    let from = match &c.from {
+        None => CopyFrom::Context(b.opts.context.clone()),
+        Some(name) => match b.graph.find(name) {
+            Some(i) => CopyFrom::Image(
+                b.stages
+                    .get(&i)
+                    .map(|s| s.id.clone())
+                    .ok_or_else(|| BuildError(format!("stage {name} was not built")))?,
+            ),
+            None => CopyFrom::Image(b.backend.image(name, None)?.id),
+        },
+    };
+    let paths = sources(b, state, &c.sources, &from, source)?;
+    write_step(
+        state, b, from, paths, &c.dest, &c.chown, &c.chmod, false, source,
+    )
+}
+
+pub(super) fn add(
+    state: &mut StageState<'_>,
+    b: &mut Build<'_>,
+    a: &Add,
+    source: &str,
+) -> Result<(), BuildError> {
+    for s in &a.sources {
+        if let Source::Path(p) = s {
+            if p.contains("://") || p.starts_with("git@") {
+                return Err(BuildError(format!(
+                    "ADD {p}: remote sources are not supported by Berth yet"
+                )));
+            }
+        }
+    }
+    let from = CopyFrom::Context(b.opts.context.clone());
+    let paths = sources(b, state, &a.sources, &from, source)?;
+    write_step(
+        state, b, from, paths, &a.dest, &a.chown, &a.chmod, true, source,
+    )
+}
+
+/// The source paths (relative to their root) a COPY or ADD names, globs expanded; heredoc
+/// sources are written into the context first.
+fn sources(
+    b: &Build<'_>,
+    state: &StageState<'_>,
+    list: &[Source],
+    from: &CopyFrom,
+    step: &str,
+) -> Result<Vec<String>, BuildError> {
+    let mut out = Vec::new();
+    for s in list {
+        match s {
+            Source::Heredoc(h) => {
+                let dir = format!(
+                    ".berth-heredocs/{}",
+                    &cache::key(&state.image.id, step, &[])[7..23]
+                );
+                let host = b.opts.context.join(&dir);
+                fs::create_dir_all(&host)
+                    .map_err(|e| BuildError(format!("writing heredoc {}: {e}", h.name)))?;
+                fs::write(host.join(&h.name), &h.content)
+                    .map_err(|e| BuildError(format!("writing heredoc {}: {e}", h.name)))?;
+                out.push(format!("{dir}/{}", h.name));
+            }
+            Source::Path(p) => match from {
+                CopyFrom::Context(ctx) => {
+                    let found = glob(ctx, p)?;
+                    if found.is_empty() {
+                        return Err(BuildError(format!(
+                            "COPY failed: file not found in build context or excluded by .dockerignore: stat {p}: file does not exist"
+                        )));
+                    }
+                    out.extend(found);
+                }
+                CopyFrom::Image(_) => out.push(
+                    clean(p)
+                        .map(|c| c.to_string_lossy().into_owned())
+                        .ok_or_else(|| BuildError(format!("invalid source path {p}")))?,
+                ),
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// Where each source goes, the cache key, and the step through the backend.
+#[allow(clippy::too_many_arguments)]
+fn write_step(
+    state: &mut StageState<'_>,
+    b: &mut Build<'_>,
+    from: CopyFrom,
+    paths: Vec<String>,
+    dest: &str,
+    chown: &Option<String>,
+    chmod: &Option<String>,
+    add: bool,
+    step: &str,
+) -> Result<(), BuildError> {
+    let workdir = if state.image.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        state.image.working_dir.clone()
+    };
+    let to_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+    let dest = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        format!("{}/{dest}", workdir.trim_end_matches('/'))
+    };
+    if paths.len() > 1 && !to_dir {
+        return Err(BuildError(format!(
+            "When using {} with more than one source file, the destination must be a directory and end with a /",
+            if add { "ADD" } else { "COPY" }
+        )));
+    }
+    let mode = match chmod {
+        Some(m) => Some(u32::from_str_radix(m, 8).map_err(|_| {
+            BuildError(format!(
+                "invalid chmod parameter {m:?}: an octal mode such as 755"
+            ))
+        })?),
+        None => None,
+    };
+    let mut items = Vec::new();
+    let mut hashes = Vec::new();
+    for p in &paths {
+        let (hash, extract) = match &from {
+            CopyFrom::Context(ctx) => {
+                let host = context_path(ctx, p)?;
+                let meta = fs::symlink_metadata(&host)
+                    .map_err(|e| BuildError(format!("COPY failed: stat {p}: {e}")))?;
+                let extract = add && meta.is_file() && is_archive(ctx, p);
+                (content_hash(&host)?, extract)
+            }
+            // An image's content is fixed by its ID.
+            CopyFrom::Image(id) => (format!("{id}:{p}"), false),
+        };
+        items.push(CopyItem {
+            source: p.clone(),
+            dest: dest.clone(),
+            into_dir: to_dir,
+            extract,
+        });
+        hashes.push(hash);
+    }
+    let what = if add { "ADD" } else { "COPY" };
+    let key = cache::key(
+        &state.image.id,
+        what,
+        &[
+            format!("{items:?}"),
+            format!("{chown:?} {mode:?}"),
+            hashes.join("\n"),
+        ],
+    );
+    if let Some(hit) = b.cached(&key) {
+        state.image = hit;
+        return Ok(());
+    }
+    let image = b.backend.copy(&CopyStep {
+        parent: state.image.clone(),
+        from,
+        items,
+        chown: chown.clone(),
+        chmod: mode,
+        created_by: format!("/bin/sh -c #(nop) {step}"),
+    })?;
+    b.made(key, &image);
+    state.image = image;
+    Ok(())
+}
+
+/// Whether a context file is a tar archive (plain, gzip, bzip2, xz or zstd), which ADD
+/// extracts.
+fn is_archive(context: &Path, rel: &str) -> bool {
+    let Ok(path) = context_path(context, rel) else {
+        return false;
+    };
+    let mut head = [0u8; 512];
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = &head[..n];
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(b"BZh")
+        || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+/// A digest of a file or tree: names, types, modes, sizes, contents and link targets — not
+/// timestamps or owners.
+pub fn content_hash(path: &Path) -> Result<String, BuildError> {
+    let mut h = Sha256::new();
+    hash_into(&mut h, path, Path::new(""))?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn hash_into(h: &mut Sha256, path: &Path, rel: &Path) -> Result<(), BuildError> {
+    let failed = |e: std::io::Error| BuildError(format!("reading {}: {e}", path.display()));
+    let meta = fs::symlink_metadata(path).map_err(failed)?;
+    h.update(rel.as_os_str().as_encoded_bytes());
+    h.update([0]);
+    h.update(meta.permissions().mode().to_le_bytes());
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        h.update(b"L");
+        h.update(
+            fs::read_link(path)
+                .map_err(failed)?
+                .as_os_str()
+                .as_encoded_bytes(),
+        );
+    } else if ft.is_dir() {
+        h.update(b"D");
+        let mut names: Vec<_> = fs::read_dir(path)
+            .map_err(failed)?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for n in names {
+            hash_into(h, &path.join(&n), &rel.join(&n))?;
+        }
+    } else if ft.is_file() {
+        h.update(b"F");
+        h.update(meta.size().to_le_bytes());
+        let mut f = fs::File::open(path).map_err(failed)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f.read(&mut buf).map_err(failed)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    } else {
+        h.update(b"O");
+    }
+    Ok(())
+}
+
+/// The context paths `pattern` matches (`*`, `?` and `[…]` within a component), sorted; a
+/// pattern without wildcards names at most itself.
+fn glob(context: &Path, pattern: &str) -> Result<Vec<String>, BuildError> {
+    let clean_pattern = clean(pattern).ok_or_else(|| {
+        BuildError(format!(
+            "forbidden path outside the build context: {pattern}"
+        ))
+    })?;
+    let text = clean_pattern.to_string_lossy().into_owned();
+    if !text.contains(['*', '?', '[']) {
+        let host = context_path(context, &text)?;
+        return Ok(if fs::symlink_metadata(&host).is_ok() {
+            vec![if text.is_empty() { ".".into() } else { text }]
+        } else {
+            Vec::new()
+        });
+    }
+    let parts: Vec<String> = text.split('/').map(String::from).collect();
+    let mut found = vec![String::new()];
+    for part in &parts {
+        let mut next = Vec::new();
+        for prefix in &found {
+            let dir = if prefix.is_empty() {
+                context.to_path_buf()
+            } else {
+                context.join(prefix)
+            };
+            if !part.contains(['*', '?', '[']) {
+                if fs::symlink_metadata(dir.join(part)).is_ok() {
+                    next.push(join(prefix, part));
+                }
+                continue;
+            }
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if wildcard(part.as_bytes(), name.as_bytes()) {
+                    next.push(join(prefix, &name));
+                }
+            }
+        }
+        found = next;
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// Shell-style matching of one path component.
+fn wildcard(p: &[u8], s: &[u8]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some(b'*') => (0..=s.len()).any(|i| wildcard(&p[1..], &s[i..])),
+        Some(b'?') => !s.is_empty() && wildcard(&p[1..], &s[1..]),
+        Some(b'[') => {
+            let Some(end) = p.iter().position(|&c| c == b']') else {
+                return s.first() == Some(&b'[') && wildcard(&p[1..], &s[1..]);
+            };
+            let Some(&c) = s.first() else { return false };
+            let (negate, set) = match p.get(1) {
+                Some(b'!') | Some(b'^') => (true, &p[2..end]),
+                _ => (false, &p[1..end]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= set[i] <= c && c <= set[i + 2];
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != negate && wildcard(&p[end + 1..], &s[1..])
+        }
+        Some(&ch) => s.first() == Some(&ch) && wildcard(&p[1..], &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard(b"*.txt", b"a.txt"));
+        assert!(!wildcard(b"*.txt", b"a.txt.bak"));
+        assert!(wildcard(b"a?c", b"abc"));
+        assert!(wildcard(b"[a-c]x", b"bx"));
+        assert!(!wildcard(b"[!a-c]x", b"bx"));
+    }
+
+    #[test]
+    fn hashes_ignore_timestamps_but_not_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        fs::write(&f, "one").unwrap();
+        let first = content_hash(dir.path()).unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(content_hash(dir.path()).unwrap(), first);
+        fs::write(&f, "two").unwrap();
+        assert_ne!(content_hash(dir.path()).unwrap(), first);
+    }
+
+    #[test]
+    fn paths_stay_in_the_context() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("in.txt"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("out")).unwrap();
+        assert!(context_path(dir.path(), "in.txt").is_ok());
+        assert!(context_path(dir.path(), "../x").is_err());
+        assert!(context_path(dir.path(), "out/passwd").is_err());
+        assert_eq!(glob(dir.path(), "*.txt").unwrap(), vec!["in.txt"]);
+        assert!(glob(dir.path(), "none").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,149 @@
+//! `POST /build`: docker's classic build endpoint. The body is the context tar; the query
+//! names the Dockerfile in it, the tags, build args, labels, target, network and cache
+//! options. The answer streams the build's output as `stream` messages, then an `aux`
+//! message with the image ID, as the docker CLI's legacy builder reads them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use berth_api::types::JsonMessage;
+use berth_build::BuildOptions;
+use hyper::body::Incoming;
+
+use super::query::Query;
+use super::response::HttpResponse;
+use super::stream::{body_reader, respond, OnError};
+use crate::build::{Context, EngineBackend};
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+
+/// A JSON object given in a query parameter (`buildargs`, `labels`).
+fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> EngineResult<T> {
+    match q.get(key).filter(|v| !v.is_empty()) {
+        None => Ok(T::default()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| EngineError::invalid(format!("invalid {key} parameter: {e}"))),
+    }
+}
+
+struct Request {
+    dockerfile: String,
+    quiet: bool,
+    network: String,
+    extra_hosts: Vec<String>,
+    opts: BuildOptions,
+}
+
+fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
+    let tags = q.all("t");
+    for t in &tags {
+        berth_store::Reference::parse_normalized(t)
+            .map_err(|e| EngineError::invalid(format!("invalid reference format: {t}: {e}")))?;
+    }
+    if q.get("remote").is_some_and(|r| !r.is_empty()) {
+        return Err(EngineError::invalid(
+            "building from a remote context (remote=) is not supported by Berth yet",
+        ));
+    }
+    let dockerfile = q
+        .get("dockerfile")
+        .filter(|d| !d.is_empty())
+        .unwrap_or("Dockerfile")
+        .to_string();
+    let build_args: BTreeMap<String, Option<String>> = json_map(q, "buildargs")?;
+    let labels: BTreeMap<String, String> = json_map(q, "labels")?;
+    let secrets: BTreeMap<String, std::path::PathBuf> = json_map(q, "berth-secrets")?;
+    Ok(Request {
+        dockerfile,
+        quiet: q.bool("q"),
+        network: q
+            .get("networkmode")
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default")
+            .to_string(),
+        extra_hosts: q
+            .get("extrahosts")
+            .map(|h| {
+                h.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        opts: BuildOptions {
+            context: std::path::PathBuf::new(),
+            build_args,
+            target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
+            no_cache: q.bool("nocache"),
+            labels,
+            tags,
+            platform: q.string("platform"),
+            cache_mounts: data_root.join("build").join("cache-mounts"),
+            secrets,
+        },
+    })
+}
+
+pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineResult<HttpResponse> {
+    let data_root = engine.config().data_root;
+    let mut req = match request(q, &data_root) {
+        Ok(r) => r,
+        Err(e) => {
+            super::stream::discard(body).await;
+            return Err(e);
+        }
+    };
+    let engine = engine.clone();
+    let handle = tokio::runtime::Handle::current();
+    Ok(
+        respond("application/json", 0, OnError::JsonMessage, move |out| {
+            let ctx = Context::unpack(&data_root.join("build"), body_reader(body))?;
+            let path = berth_build::executor::context_file(ctx.dir(), &req.dockerfile)
+                .map_err(|e| EngineError::invalid(e.0))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                EngineError::invalid(format!(
+                    "Cannot locate specified Dockerfile: {} ({e})",
+                    req.dockerfile
+                ))
+            })?;
+            req.opts.context = ctx.dir().to_path_buf();
+            let mut backend = EngineBackend::new(engine, handle, ctx.dir().to_path_buf());
+            backend.network = req.network.clone();
+            backend.extra_hosts = req.extra_hosts.clone();
+            let quiet = req.quiet;
+            let mut gone = false;
+            let mut progress = |text: &str| {
+                if !quiet && !gone && out.message(&JsonMessage::stream(text)).is_err() {
+                    gone = true;
+                }
+            };
+            let built =
+                berth_build::build(&text, &req.dockerfile, &req.opts, &backend, &mut progress);
+            let id = built.map_err(|e| EngineError::invalid(e.0))?;
+            let closed =
+                |e: std::io::Error| EngineError::unavailable(format!("client went away: {e}"));
+            let aux = JsonMessage {
+                aux: Some(serde_json::json!({ "ID": id })),
+                ..Default::default()
+            };
+            out.message(&aux).map_err(closed)?;
+            if quiet {
+                out.message(&JsonMessage::stream(format!("{id}\n")))
+                    .map_err(closed)?;
+            }
+            for t in &req.opts.tags {
+                let shown = berth_store::Reference::parse_normalized(t)
+                    .map(|r| r.familiar_string())
+                    .unwrap_or_else(|_| t.clone());
+                if !quiet {
+                    out.message(&JsonMessage::stream(format!(
+                        "Successfully tagged {shown}\n"
+                    )))
+                    .map_err(closed)?;
+                }
+            }
+            Ok(())
+        })
+        .await,
+    )
+}
