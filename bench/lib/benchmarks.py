@@ -517,6 +517,79 @@ def volumes_finish(ctx, engine):
         raise RuntimeError(f"{len(left)} of the {VOLUMES} volumes not removed")
 
 
+# -- build ---------------------------------------------------------------------------------
+
+BUILD_BIG = 50 * MIB
+BUILD_DOCKERFILE = ("FROM {image}\n"
+                    "RUN echo one > /one\n"
+                    "COPY big.bin /data/big.bin\n"
+                    "RUN md5sum /data/big.bin > /sum\n")
+STAGES_DOCKERFILE = ("FROM {image} AS a\nRUN sleep 1 && echo a > /a\n"
+                     "FROM {image} AS b\nRUN sleep 1 && echo b > /b\n"
+                     "FROM {image} AS c\nRUN sleep 1 && echo c > /c\n"
+                     "FROM {image}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCOPY --from=c /c /c\n")
+
+
+def build_context(ctx, name, dockerfile, big=False):
+    """A context directory of the benchmark's own: the Dockerfile and, with `big`, a 50 MiB
+    file of random bytes (made once per run)."""
+    d = os.path.join(ctx.workspace, name)
+    if not os.path.isdir(d):
+        os.makedirs(d)
+        if big:
+            with open(os.path.join(d, "big.bin"), "wb") as f:
+                f.write(os.urandom(BUILD_BIG))
+    with open(os.path.join(d, "Dockerfile"), "w") as f:
+        f.write(dockerfile.format(image=ctx.busybox.ref))
+    return d
+
+
+def build_env(engine):
+    """The docker CLI's classic builder, the one Docker 20.10 builds with by default."""
+    engine.env["DOCKER_BUILDKIT"] = "0"
+
+
+def build_prepare(ctx, engine):
+    busybox_loaded(ctx, engine)
+    build_env(engine)
+    build_context(ctx, "build-ctx", BUILD_DOCKERFILE, big=True)
+
+
+def build_cold_sample(ctx, engine):
+    """A build with nothing cached (`--no-cache`): two RUNs around a 50 MiB COPY."""
+    d = build_context(ctx, "build-ctx", BUILD_DOCKERFILE, big=True)
+    return engine.timed("build", "--no-cache", "-q", "-t", "bench-build:cold", d)
+
+
+def build_noop_prepare(ctx, engine):
+    build_prepare(ctx, engine)
+    d = build_context(ctx, "build-ctx", BUILD_DOCKERFILE, big=True)
+    engine.cli("build", "-q", "-t", "bench-build:noop", d)
+
+
+def build_noop_sample(ctx, engine):
+    """The same build again, every step cached."""
+    d = build_context(ctx, "build-ctx", BUILD_DOCKERFILE, big=True)
+    return engine.timed("build", "-q", "-t", "bench-build:noop", d)
+
+
+def stages_prepare(ctx, engine):
+    busybox_loaded(ctx, engine)
+    build_env(engine)
+    build_context(ctx, "stages-ctx", STAGES_DOCKERFILE)
+
+
+def stages_sample(ctx, engine):
+    """Three independent stages of a 1 s RUN each, then one that copies from all three."""
+    d = build_context(ctx, "stages-ctx", STAGES_DOCKERFILE)
+    return engine.timed("build", "--no-cache", "-q", d)
+
+
+def build_finish(ctx, engine):
+    engine.cli("rmi", "-f", "bench-build:cold", "bench-build:noop", check=False)
+    engine.cli("image", "prune", "-f", check=False)
+
+
 BENCHMARKS = [
     Benchmark("load", "`load -i` of a 5-layer, 200 MiB docker-save archive, cold", "s",
               load_sample, Target("≥ 3× faster than Docker", speedup=3)),
@@ -550,6 +623,16 @@ BENCHMARKS = [
     Benchmark("df1000", f"`system df` with {VOLUMES} volumes", "s",
               df_sample, Target("≤ 100 ms", at_most=0.100), prepare=volumes_created,
               finish=volumes_finish),
+    Benchmark("build-cold", "`build --no-cache`: two RUNs around a COPY of a 50 MiB file",
+              "s", build_cold_sample, Target("≥ 4× faster than Docker", speedup=4),
+              prepare=build_prepare, finish=build_finish),
+    Benchmark("build-noop", "the same build again, every step cached", "s",
+              build_noop_sample, Target("≤ 30 ms", at_most=0.030),
+              prepare=build_noop_prepare, finish=build_finish),
+    Benchmark("build-stages", "3 independent stages of a 1 s RUN each, then one copying "
+              "from all three", "s", stages_sample,
+              Target("about its longest stage: ≤ 2 s", at_most=2.0),
+              prepare=stages_prepare, finish=build_finish),
     Benchmark("shim", "engine memory per running container (PSS of its shim)", "bytes",
               shim_sample, Target("≤ 2 MiB", at_most=2 * MIB), repeat=False),
     Benchmark("rss", "idle daemon resident memory (VmRSS), image present", "bytes",

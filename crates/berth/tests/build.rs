@@ -165,6 +165,51 @@ fn stages_targets_and_copy_from() {
 }
 
 #[test]
+fn independent_stages_are_built_side_by_side_and_shown_whole() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "parallel",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS a\n\
+             RUN echo made-a > /a\n\
+             FROM busybox AS b\n\
+             RUN echo made-b > /b\n\
+             FROM busybox\n\
+             COPY --from=a /a /a\n\
+             COPY --from=b /b /b\n\
+             CMD [\"cat\", \"/a\", \"/b\"]\n",
+        )],
+    );
+    let r = build(&d, &dir, &["-t", "par:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    // Each stage's lines together, in the Dockerfile's order and numbering.
+    let steps: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Step "))
+        .collect();
+    assert_eq!(steps.len(), 8, "{}", r.stdout);
+    assert!(
+        steps[0].starts_with("Step 1/8 : FROM busybox AS a"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        steps[1].starts_with("Step 2/8 : RUN echo made-a"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        steps[2].starts_with("Step 3/8 : FROM busybox AS b"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(d.ok(&["run", "--rm", "par:1"]), "made-a\nmade-b\n");
+}
+
+#[test]
 fn bad_dockerfiles_and_failing_steps_are_reported() {
     let d = Daemon::with_busybox();
     let dir = context(&d, "bad", &[("Dockerfile", "FROM busybox\nFORM x\n")]);

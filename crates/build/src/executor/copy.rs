@@ -14,7 +14,7 @@ use crate::backend::{CopyFrom, CopyItem, CopyStep};
 use crate::dockerfile::{Add, Copy, Source};
 
 use super::steps::StageState;
-use super::{cache, Build, BuildError};
+use super::{cache, Build, BuildError, StageOut};
 
 /// A source path inside the context as a host path, refusing `..` escapes and symlinks that
 /// lead outside the context.
@@ -53,7 +53,8 @@ fn clean(rel: &str) -> Option<PathBuf> {
 
 pub(super) fn copy(
     state: &mut StageState<'_>,
-    b: &mut Build<'_>,
+    b: &Build<'_>,
+    out: &mut StageOut,
     c: &Copy,
     source: &str,
 ) -> Result<(), BuildError> {
@@ -61,9 +62,8 @@ pub(super) fn copy(
         None => CopyFrom::Context(b.opts.context.clone()),
         Some(name) => match b.graph.find(name) {
             Some(i) => CopyFrom::Image(
-                b.stages
-                    .get(&i)
-                    .map(|s| s.id.clone())
+                b.built(i)
+                    .map(|s| s.id)
                     .ok_or_else(|| BuildError(format!("stage {name} was not built")))?,
             ),
             None => CopyFrom::Image(b.backend.image(name, None)?.id),
@@ -71,13 +71,14 @@ pub(super) fn copy(
     };
     let paths = sources(b, state, &c.sources, &from, source)?;
     write_step(
-        state, b, from, paths, &c.dest, &c.chown, &c.chmod, false, source,
+        state, b, out, from, paths, &c.dest, &c.chown, &c.chmod, false, source,
     )
 }
 
 pub(super) fn add(
     state: &mut StageState<'_>,
-    b: &mut Build<'_>,
+    b: &Build<'_>,
+    out: &mut StageOut,
     a: &Add,
     source: &str,
 ) -> Result<(), BuildError> {
@@ -93,7 +94,7 @@ pub(super) fn add(
     let from = CopyFrom::Context(b.opts.context.clone());
     let paths = sources(b, state, &a.sources, &from, source)?;
     write_step(
-        state, b, from, paths, &a.dest, &a.chown, &a.chmod, true, source,
+        state, b, out, from, paths, &a.dest, &a.chown, &a.chmod, true, source,
     )
 }
 
@@ -146,7 +147,8 @@ fn sources(
 #[allow(clippy::too_many_arguments)]
 fn write_step(
     state: &mut StageState<'_>,
-    b: &mut Build<'_>,
+    b: &Build<'_>,
+    out: &mut StageOut,
     from: CopyFrom,
     paths: Vec<String>,
     dest: &str,
@@ -212,7 +214,7 @@ fn write_step(
             hashes.join("\n"),
         ],
     );
-    if let Some(hit) = b.cached(&key) {
+    if let Some(hit) = b.cached(out, &key) {
         state.image = hit;
         return Ok(());
     }
@@ -224,7 +226,7 @@ fn write_step(
         chmod: mode,
         created_by: format!("/bin/sh -c #(nop) {step}"),
     })?;
-    b.made(key, &image);
+    b.made(out, key, &image);
     state.image = image;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub use copy::context_path as context_file;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use crate::args::{global_scope, platform_args, Platform, Vars};
 use crate::backend::{Backend, Image};
@@ -91,11 +92,12 @@ pub fn build(
         df.escape,
     )
     .map_err(|e| BuildError(e.to_string()))?;
-    let mut run = Build::new(&df, opts, backend, progress, &build_args, &global)?;
-    let result = run.all();
+    let run = Build::new(&df, opts, backend, &build_args, &global)?;
+    let mut entries = Vec::new();
+    let result = run.all(progress, &mut entries);
     // Steps that succeeded are remembered even when a later one failed, so a retry after
     // a fix starts where it failed.
-    let remembered = backend.remember(&run.cache_entries);
+    let remembered = backend.remember(&entries);
     let id = result?;
     remembered?;
     if !opts.tags.is_empty() {
@@ -104,21 +106,37 @@ pub fn build(
     Ok(id)
 }
 
-/// A build in progress.
+/// A build in progress: what every stage reads, and the stages built so far.
 struct Build<'a> {
     df: &'a Dockerfile,
     opts: &'a BuildOptions,
     backend: &'a dyn Backend,
-    progress: &'a mut dyn Progress,
     build_args: &'a Vars,
     global: &'a Vars,
     graph: StageGraph,
-    /// The steps of the stages to build, for `Step n/total`.
+    order: Vec<usize>,
+    /// The number of each stage's first step, for `Step n/total`.
+    first_step: HashMap<usize, usize>,
     total: usize,
-    step: usize,
     /// The image each built stage ended with.
-    stages: HashMap<usize, Image>,
-    cache_entries: Vec<(String, String)>,
+    stages: Mutex<HashMap<usize, Image>>,
+}
+
+/// Where one stage's messages and cache entries go: straight to the build's progress when
+/// it is built alone, into a buffer (shown when it is done) when built beside others.
+pub(super) struct StageOut<'p> {
+    live: Option<&'p mut dyn Progress>,
+    buffer: String,
+    entries: Vec<(String, String)>,
+}
+
+impl StageOut<'_> {
+    fn say(&mut self, text: &str) {
+        match &mut self.live {
+            Some(p) => p.stream(text),
+            None => self.buffer.push_str(text),
+        }
+    }
 }
 
 impl<'a> Build<'a> {
@@ -126,7 +144,6 @@ impl<'a> Build<'a> {
         df: &'a Dockerfile,
         opts: &'a BuildOptions,
         backend: &'a dyn Backend,
-        progress: &'a mut dyn Progress,
         build_args: &'a Vars,
         global: &'a Vars,
     ) -> Result<Build<'a>, BuildError> {
@@ -134,32 +151,122 @@ impl<'a> Build<'a> {
         let order = graph
             .build_order(opts.target.as_deref())
             .map_err(|e| BuildError(e.to_string()))?;
-        let total = order.iter().map(|i| 1 + df.stages[*i].steps.len()).sum();
+        let mut first_step = HashMap::new();
+        let mut total = 0;
+        for i in &order {
+            first_step.insert(*i, total + 1);
+            total += 1 + df.stages[*i].steps.len();
+        }
         Ok(Build {
             df,
             opts,
             backend,
-            progress,
             build_args,
             global,
             graph,
+            order,
+            first_step,
             total,
-            step: 0,
-            stages: HashMap::new(),
-            cache_entries: Vec::new(),
+            stages: Mutex::new(HashMap::new()),
         })
     }
 
-    fn all(&mut self) -> Result<String, BuildError> {
-        let order = self
-            .graph
-            .build_order(self.opts.target.as_deref())
-            .map_err(|e| BuildError(e.to_string()))?;
-        let mut last = Image::default();
-        for index in order {
-            last = self.stage(index)?;
-            self.stages.insert(index, last.clone());
+    fn built(&self, index: usize) -> Option<Image> {
+        self.stages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&index)
+            .cloned()
+    }
+
+    /// Every stage the target needs, independent ones side by side: each round builds the
+    /// stages whose dependencies are all built.
+    fn all(
+        &self,
+        progress: &mut dyn Progress,
+        entries: &mut Vec<(String, String)>,
+    ) -> Result<String, BuildError> {
+        let mut left: Vec<usize> = self.order.clone();
+        while !left.is_empty() {
+            let ready: Vec<usize> = left
+                .iter()
+                .copied()
+                .filter(|i| {
+                    self.graph.nodes[*i]
+                        .deps
+                        .iter()
+                        .all(|d| self.built(*d).is_some())
+                })
+                .collect();
+            if ready.is_empty() {
+                return Err(BuildError("the stages depend on each other".into()));
+            }
+            left.retain(|i| !ready.contains(i));
+            if let [only] = ready.as_slice() {
+                let mut out = StageOut {
+                    live: Some(&mut *progress),
+                    buffer: String::new(),
+                    entries: Vec::new(),
+                };
+                let built = self.stage(*only, &mut out);
+                entries.append(&mut out.entries);
+                self.finish_stage(*only, built?);
+                continue;
+            }
+            type Done = (
+                usize,
+                Result<Image, BuildError>,
+                String,
+                Vec<(String, String)>,
+            );
+            let results: Vec<Done> = std::thread::scope(|s| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|&i| {
+                        s.spawn(move || {
+                            let mut out = StageOut {
+                                live: None,
+                                buffer: String::new(),
+                                entries: Vec::new(),
+                            };
+                            let r = self.stage(i, &mut out);
+                            (i, r, out.buffer, out.entries)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            let e = BuildError("a stage's thread failed".into());
+                            (usize::MAX, Err(e), String::new(), Vec::new())
+                        })
+                    })
+                    .collect()
+            });
+            let mut failed = None;
+            for (i, r, buffer, mut made) in results {
+                progress.stream(&buffer);
+                entries.append(&mut made);
+                match r {
+                    Ok(image) => self.finish_stage(i, image),
+                    Err(e) => failed = failed.or(Some(e)),
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
+        let target = self
+            .graph
+            .target(self.opts.target.as_deref())
+            .map_err(|e| BuildError(e.to_string()))?;
+        let mut last = self.built(target).unwrap_or_default();
+        let mut out = StageOut {
+            live: Some(&mut *progress),
+            buffer: String::new(),
+            entries: Vec::new(),
+        };
         if !self.opts.labels.is_empty() {
             let labels = self
                 .opts
@@ -168,46 +275,50 @@ impl<'a> Build<'a> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let change = crate::instruction::Instruction::Label(labels);
-            last = self.config_step(&last, change, "LABEL (--label)")?;
+            last = self.config_step(&mut out, &last, change, "LABEL (--label)")?;
         }
         if last.id.is_empty() {
             // FROM scratch and nothing else: docker makes an empty image all the same.
             last = self.config_step(
+                &mut out,
                 &last,
                 crate::instruction::Instruction::Env(Vec::new()),
                 "FROM scratch",
             )?;
         }
-        self.say(&format!("Successfully built {}\n", short(&last.id)));
+        out.say(&format!("Successfully built {}\n", short(&last.id)));
+        entries.append(&mut out.entries);
         Ok(last.id)
     }
 
-    fn say(&mut self, text: &str) {
-        self.progress.stream(text);
-    }
-
-    fn announce_step(&mut self, source: &str) {
-        self.step += 1;
-        let line = format!("Step {}/{} : {source}\n", self.step, self.total);
-        self.say(&line);
+    fn finish_stage(&self, index: usize, image: Image) {
+        self.stages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, image);
     }
 
     /// One stage: its base, the base's ONBUILD triggers, then its steps.
-    fn stage(&mut self, index: usize) -> Result<Image, BuildError> {
+    fn stage(&self, index: usize, out: &mut StageOut) -> Result<Image, BuildError> {
         let stage = &self.df.stages[index];
-        self.announce_step(&stage.source);
+        let mut step = self.first_step.get(&index).copied().unwrap_or(1);
+        let mut announce = |out: &mut StageOut, source: &str| {
+            out.say(&format!("Step {step}/{} : {source}\n", self.total));
+            step += 1;
+        };
+        announce(out, &stage.source);
         let base = match self.graph.nodes[index].base.clone() {
             Base::Scratch => Image::default(),
             Base::Image(name) => self.backend.image(&name, None)?,
-            Base::Stage(i) => self.stages.get(&i).cloned().ok_or_else(|| {
+            Base::Stage(i) => self.built(i).ok_or_else(|| {
                 BuildError(format!("stage {i} was not built before stage {index}"))
             })?,
         };
-        self.say(&format!(" ---> {}\n", short(&base.id)));
+        out.say(&format!(" ---> {}\n", short(&base.id)));
         let mut state = steps::StageState::new(self, &base)?;
         let triggers = base.on_build.clone();
         if !triggers.is_empty() {
-            self.say(&format!(
+            out.say(&format!(
                 "# Executing {} build trigger{}\n",
                 triggers.len(),
                 if triggers.len() == 1 { "" } else { "s" }
@@ -216,28 +327,29 @@ impl<'a> Build<'a> {
                 let parsed = crate::dockerfile::parse(&format!("FROM scratch\n{trigger}\n"))
                     .map_err(|e| BuildError(format!("ONBUILD trigger {trigger:?}: {e}")))?;
                 if let Some(step) = parsed.stages.first().and_then(|s| s.steps.first()) {
-                    state.execute(self, step)?;
+                    state.execute(self, out, step)?;
                 }
             }
             // Triggers run once: the stage's image does not inherit them.
-            state.clear_on_build(self)?;
+            state.clear_on_build(self, out)?;
         }
-        for step in &stage.steps {
-            self.announce_step(&step.source);
-            state.execute(self, step)?;
+        for s in &stage.steps {
+            announce(out, &s.source);
+            state.execute(self, out, s)?;
         }
         Ok(state.image)
     }
 
     /// A config-only step, cached.
     fn config_step(
-        &mut self,
+        &self,
+        out: &mut StageOut,
         parent: &Image,
         change: crate::instruction::Instruction,
         created_by: &str,
     ) -> Result<Image, BuildError> {
         let key = cache::key(&parent.id, &format!("{change:?}"), &[]);
-        if let Some(hit) = self.cached(&key) {
+        if let Some(hit) = self.cached(out, &key) {
             return Ok(hit);
         }
         let image = self.backend.change(
@@ -245,25 +357,25 @@ impl<'a> Build<'a> {
             &[change],
             &format!("/bin/sh -c #(nop) {created_by}"),
         )?;
-        self.made(key, &image);
+        self.made(out, key, &image);
         Ok(image)
     }
 
     /// A cache hit for `key`, announced as docker does.
-    fn cached(&mut self, key: &str) -> Option<Image> {
+    fn cached(&self, out: &mut StageOut, key: &str) -> Option<Image> {
         if self.opts.no_cache {
             return None;
         }
         let hit = self.backend.cached(key)?;
-        self.say(" ---> Using cache\n");
-        self.say(&format!(" ---> {}\n", short(&hit.id)));
+        out.say(" ---> Using cache\n");
+        out.say(&format!(" ---> {}\n", short(&hit.id)));
         Some(hit)
     }
 
     /// A step's new image, announced and remembered under `key`.
-    fn made(&mut self, key: String, image: &Image) {
-        self.say(&format!(" ---> {}\n", short(&image.id)));
-        self.cache_entries.push((key, image.id.clone()));
+    fn made(&self, out: &mut StageOut, key: String, image: &Image) {
+        out.say(&format!(" ---> {}\n", short(&image.id)));
+        out.entries.push((key, image.id.clone()));
     }
 }
 
@@ -288,14 +400,14 @@ pub fn short(id: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-/// A writer of step output into the build's progress.
-struct StepOutput<'p> {
-    progress: &'p mut dyn Progress,
+/// A writer of step output into a stage's messages.
+struct StepOutput<'o, 'p> {
+    out: &'o mut StageOut<'p>,
 }
 
-impl Write for StepOutput<'_> {
+impl Write for StepOutput<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.progress.stream(&String::from_utf8_lossy(buf));
+        self.out.say(&String::from_utf8_lossy(buf));
         Ok(buf.len())
     }
 

@@ -7,7 +7,7 @@ use crate::backend::{Image, RunOutcome, RunStep, StepMount};
 use crate::dockerfile::{Instruction as I, MountType, Run, Step};
 use crate::instruction::{Command, Instruction as C};
 
-use super::{cache, short, Build, BuildError, StepOutput};
+use super::{cache, short, Build, BuildError, StageOut, StepOutput};
 
 /// What a stage has reached: its image so far and its scope.
 pub(super) struct StageState<'a> {
@@ -38,7 +38,12 @@ impl<'a> StageState<'a> {
         }
     }
 
-    pub fn execute(&mut self, b: &mut Build<'a>, step: &Step) -> Result<(), BuildError> {
+    pub fn execute(
+        &mut self,
+        b: &Build<'a>,
+        out: &mut StageOut,
+        step: &Step,
+    ) -> Result<(), BuildError> {
         let escape = b.df.escape;
         let at = |e: &dyn std::fmt::Display| BuildError(format!("Dockerfile:{}: {e}", step.line));
         let expanded = crate::expand::expand_instruction(
@@ -54,7 +59,7 @@ impl<'a> StageState<'a> {
                 for d in &decls {
                     self.scope.declare(d, escape).map_err(|e| at(&e))?;
                 }
-                b.say(&format!(" ---> {}\n", short(&self.image.id)));
+                out.say(&format!(" ---> {}\n", short(&self.image.id)));
                 Ok(())
             }
             I::Env(kvs) => {
@@ -62,43 +67,50 @@ impl<'a> StageState<'a> {
                     self.scope.set_env(&kv.key, &kv.value);
                 }
                 let pairs = kvs.into_iter().map(|kv| (kv.key, kv.value)).collect();
-                self.change(b, C::Env(pairs), source)
+                self.change(b, out, C::Env(pairs), source)
             }
             I::Label(kvs) => {
                 let pairs = kvs.into_iter().map(|kv| (kv.key, kv.value)).collect();
-                self.change(b, C::Label(pairs), source)
+                self.change(b, out, C::Label(pairs), source)
             }
-            I::Expose(ports) => self.change(b, C::Expose(ports), source),
-            I::Workdir(w) => self.change(b, C::Workdir(w), source),
-            I::User(u) => self.change(b, C::User(u), source),
-            I::Volume(v) => self.change(b, C::Volume(v), source),
-            I::StopSignal(s) => self.change(b, C::StopSignal(s), source),
-            I::Cmd(c) => self.change(b, C::Cmd(c), source),
-            I::Entrypoint(c) => self.change(b, C::Entrypoint(c), source),
-            I::Healthcheck(h) => self.change(b, C::Healthcheck(h), source),
-            I::Shell(s) => self.change(b, C::Shell(s), source),
-            I::OnBuild(o) => self.change(b, C::OnBuild(o.expression), source),
+            I::Expose(ports) => self.change(b, out, C::Expose(ports), source),
+            I::Workdir(w) => self.change(b, out, C::Workdir(w), source),
+            I::User(u) => self.change(b, out, C::User(u), source),
+            I::Volume(v) => self.change(b, out, C::Volume(v), source),
+            I::StopSignal(s) => self.change(b, out, C::StopSignal(s), source),
+            I::Cmd(c) => self.change(b, out, C::Cmd(c), source),
+            I::Entrypoint(c) => self.change(b, out, C::Entrypoint(c), source),
+            I::Healthcheck(h) => self.change(b, out, C::Healthcheck(h), source),
+            I::Shell(s) => self.change(b, out, C::Shell(s), source),
+            I::OnBuild(o) => self.change(b, out, C::OnBuild(o.expression), source),
             // docker records the maintainer as the image's author; a change with nothing to
             // apply keeps the step in the history.
-            I::Maintainer(_) => self.change(b, C::Env(Vec::new()), source),
-            I::Run(run) => self.run(b, &run, source),
-            I::Copy(copy) => super::copy::copy(self, b, &copy, source),
-            I::Add(add) => super::copy::add(self, b, &add, source),
+            I::Maintainer(_) => self.change(b, out, C::Env(Vec::new()), source),
+            I::Run(run) => self.run(b, out, &run),
+            I::Copy(copy) => super::copy::copy(self, b, out, &copy, source),
+            I::Add(add) => super::copy::add(self, b, out, &add, source),
         }
     }
 
     /// A config-only step.
-    fn change(&mut self, b: &mut Build<'a>, change: C, source: &str) -> Result<(), BuildError> {
-        self.image = b.config_step(&self.image, change, source)?;
+    fn change(
+        &mut self,
+        b: &Build<'a>,
+        out: &mut StageOut,
+        change: C,
+        source: &str,
+    ) -> Result<(), BuildError> {
+        self.image = b.config_step(out, &self.image, change, source)?;
         Ok(())
     }
 
     /// Drops the ONBUILD triggers a stage inherited once they have run.
-    pub fn clear_on_build(&mut self, b: &mut Build<'a>) -> Result<(), BuildError> {
+    pub fn clear_on_build(&mut self, b: &Build<'a>, out: &mut StageOut) -> Result<(), BuildError> {
         if self.image.on_build.is_empty() {
             return Ok(());
         }
         self.image = b.config_step(
+            out,
             &self.image,
             C::OnBuild(String::new()),
             "ONBUILD (triggers ran)",
@@ -106,7 +118,7 @@ impl<'a> StageState<'a> {
         Ok(())
     }
 
-    fn run(&mut self, b: &mut Build<'a>, run: &Run, source: &str) -> Result<(), BuildError> {
+    fn run(&mut self, b: &Build<'a>, out: &mut StageOut, run: &Run) -> Result<(), BuildError> {
         let shell = self.shell();
         let argv = match (&run.command, run.heredoc_script()) {
             (_, Some(script)) => {
@@ -143,11 +155,10 @@ impl<'a> StageState<'a> {
                 network.to_string(),
             ],
         );
-        if let Some(hit) = b.cached(&key) {
+        if let Some(hit) = b.cached(out, &key) {
             self.image = hit;
             return Ok(());
         }
-        let _ = source;
         let step = RunStep {
             parent: self.image.clone(),
             argv: argv.clone(),
@@ -157,15 +168,10 @@ impl<'a> StageState<'a> {
             mounts,
             created_by: argv.join(" "),
         };
-        let outcome = b.backend.run(
-            &step,
-            &mut StepOutput {
-                progress: &mut *b.progress,
-            },
-        )?;
+        let outcome = b.backend.run(&step, &mut StepOutput { out: &mut *out })?;
         match outcome {
             RunOutcome::Image(image) => {
-                b.made(key, &image);
+                b.made(out, key, &image);
                 self.image = image;
                 Ok(())
             }

@@ -97,7 +97,12 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
     let handle = tokio::runtime::Handle::current();
     Ok(
         respond("application/json", 0, OnError::JsonMessage, move |out| {
+            let started = std::time::Instant::now();
             let ctx = Context::unpack(&data_root.join("build"), body_reader(body))?;
+            tracing::debug!(
+                us = started.elapsed().as_micros() as u64,
+                "build context unpacked"
+            );
             let path = berth_build::executor::context_file(ctx.dir(), &req.dockerfile)
                 .map_err(|e| EngineError::invalid(e.0))?;
             let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -119,6 +124,7 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
             };
             let built =
                 berth_build::build(&text, &req.dockerfile, &req.opts, &backend, &mut progress);
+            tracing::debug!(us = started.elapsed().as_micros() as u64, "build done");
             let id = built.map_err(|e| EngineError::invalid(e.0))?;
             let closed =
                 |e: std::io::Error| EngineError::unavailable(format!("client went away: {e}"));
