@@ -18,6 +18,7 @@ mod json_record;
 pub mod lock;
 mod logging;
 pub mod networks;
+mod pipe;
 pub mod server;
 pub mod system;
 mod timefmt;

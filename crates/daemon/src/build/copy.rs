@@ -92,7 +92,7 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
         .unmount(&target.key)
         .map_err(|e| BackendError(format!("unmounting the step's snapshot: {e}")))?;
     let (mut reader, mut writer) =
-        std::io::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
+        crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
     std::thread::scope(|s| {
         let packer = s.spawn(|| {
             let r = layers.write_diff(&target.key, &mut writer);
@@ -169,7 +169,7 @@ fn copy_item(
     let parent = open_in_root(target_root, Path::new(parent), Create::Dir)
         .map_err(|e| failed("making the destination of", &e))?;
     let (mut reader, mut writer) =
-        std::io::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
+        crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
     let name = name.as_bytes().to_vec();
     std::thread::scope(|s| {
         let packer = s.spawn(|| {
@@ -213,7 +213,7 @@ fn unpack(
             .map(drop)
             .map_err(|e| e.to_string());
     }
-    let (mut reader, mut writer) = std::io::pipe().map_err(|e| e.to_string())?;
+    let (mut reader, mut writer) = crate::pipe::pipe().map_err(|e| e.to_string())?;
     std::thread::scope(|s| {
         let rewriter = s.spawn(move || {
             let r = rewrite(tar, &mut writer, owner, chmod);

@@ -153,11 +153,17 @@ impl Backend for EngineBackend {
         step: &RunStep,
         output: &mut dyn std::io::Write,
     ) -> Result<RunOutcome, BackendError> {
-        run::run(self, step, output)
+        let started = std::time::Instant::now();
+        let r = run::run(self, step, output);
+        tracing::debug!(us = started.elapsed().as_micros() as u64, "build step RUN");
+        r
     }
 
     fn copy(&self, step: &CopyStep) -> Result<Image, BackendError> {
-        copy::copy(self, step)
+        let started = std::time::Instant::now();
+        let r = copy::copy(self, step);
+        tracing::debug!(us = started.elapsed().as_micros() as u64, "build step COPY");
+        r
     }
 
     fn change(

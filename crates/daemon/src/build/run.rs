@@ -49,7 +49,7 @@ pub(super) fn run(
         Ok(0) => {
             let layers = b.engine.images.layers();
             let (mut reader, mut writer) =
-                std::io::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
+                crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
             std::thread::scope(|s| {
                 let packer = s.spawn(|| {
                     let r = layers.write_diff(&id, &mut writer);

@@ -95,8 +95,8 @@ impl ContainerService {
         } else {
             None
         };
-        let (reader, mut writer) =
-            std::io::pipe().map_err(|e| EngineError::internal(format!("making a pipe: {e}")))?;
+        let (reader, mut writer) = crate::pipe::pipe()
+            .map_err(|e| EngineError::internal(format!("making a pipe: {e}")))?;
         std::thread::scope(|s| {
             let packer = s.spawn(move || {
                 let packed = layers.write_diff(&rec.id, &mut writer);

@@ -60,6 +60,8 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
         let dockerfile = spec.dockerfile.clone();
         let (reader, writer) =
             std::io::pipe().map_err(|e| CliError::general(format!("making a pipe: {e}")))?;
+        // 1 MiB rather than 64 KiB: a big context crosses it in far fewer wake-ups.
+        let _ = rustix::pipe::fcntl_setpipe_size(&writer, 1 << 20);
         std::thread::spawn(move || {
             let _ = spec.write(writer);
         });
