@@ -236,3 +236,50 @@ fn bad_dockerfiles_and_failing_steps_are_reported() {
     assert_contains(&r.stderr, "nothere.txt");
     assert_eq!(d.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn the_build_cache_in_system_df_and_builder_prune() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "cache",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy\n",
+            ),
+            ("data.txt", "first\n"),
+        ],
+    );
+    assert_eq!(build(&d, &dir, &["-t", "c:1"]).status, 0);
+    let df = d.ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
+    assert_contains(&df, "Build Cache 2");
+    let verbose = d.ok(&["system", "df", "-v"]);
+    assert_contains(&verbose, "regular");
+    // A rebuild of changed content leaves the old steps' images dangling: prune takes them.
+    std::fs::write(dir.join("data.txt"), "second\n").unwrap();
+    assert_eq!(build(&d, &dir, &["-t", "c:1"]).status, 0);
+    let pruned = d.ok(&["builder", "prune", "-f"]);
+    assert_contains(&pruned, "Deleted build cache objects:");
+    assert_contains(&pruned, "Total reclaimed space:");
+    assert_eq!(d.ok(&["run", "--rm", "c:1", "cat", "/copy"]), "second\n");
+    // What the named image needs stays, and still serves as cache.
+    let again = build(&d, &dir, &["-t", "c:1"]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        2,
+        "{}",
+        again.stdout
+    );
+    // -a forgets every record: the next build runs every step.
+    d.ok(&["builder", "prune", "-a", "-f"]);
+    let cold = build(&d, &dir, &["-t", "c:1"]);
+    assert_eq!(
+        cold.stdout.matches("Using cache").count(),
+        0,
+        "{}",
+        cold.stdout
+    );
+    let r = d.run(&["builder", "prune", "-f", "--filter", "label=x"]);
+    assert_ne!(r.status, 0);
+}

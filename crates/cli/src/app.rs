@@ -128,6 +128,9 @@ pub enum Command {
     /// Manage Berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Generate the autocompletion script for the specified shell
     Completion(CompletionArgs),
     /// Run the Berth engine (see `berth daemon --help`)
@@ -401,6 +404,28 @@ pub struct SystemPruneArgs {
     /// Prune volumes
     #[arg(long)]
     pub volumes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Remove build cache
+    Prune(BuilderPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuilderPruneArgs {
+    /// Remove all unused build cache, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. 'until=24h')
+    #[arg(long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Amount of disk space to keep for cache
+    #[arg(long = "keep-storage", value_name = "bytes")]
+    pub keep_storage: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -167,7 +167,9 @@ pub fn df(engine: &Engine) -> EngineResult<SystemDataUsage> {
         images,
         containers,
         volumes: volumes_usage(engine),
-        build_cache: Vec::new(),
+        build_cache: engine
+            .images
+            .build_cache_usage(&|id| !engine.containers.using_image(id).is_empty()),
     })
 }
 

@@ -134,6 +134,15 @@ impl Client {
         self.json(Method::POST, &path, empty_body(), None).await
     }
 
+    /// `POST /build/prune`: the build cache's unused records (`all`: every record).
+    pub async fn build_prune(&self, all: bool, filters: &Filters) -> Result<BuildCachePruneReport> {
+        let path = with_query(
+            "/build/prune",
+            &[("all", flag(all)), ("filters", &filters_param(filters))],
+        );
+        self.json(Method::POST, &path, empty_body(), None).await
+    }
+
     /// Streams an image archive to the engine; the answer is a stream of progress messages.
     pub async fn images_load(&self, archive: Body, quiet: bool) -> Result<JsonMessageStream> {
         let path = with_query("/images/load", &[("quiet", flag(quiet))]);

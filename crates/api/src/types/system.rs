@@ -189,7 +189,7 @@ pub struct Commit {
 }
 
 /// `GET /system/df`. Each volume carries its `UsageData` (bytes under it, containers
-/// naming it). `BuildCache` is `[]` while Berth has no builder cache.
+/// naming it); `BuildCache` lists the build cache's records.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct SystemDataUsage {
@@ -199,5 +199,36 @@ pub struct SystemDataUsage {
     #[serde(deserialize_with = "null_as_default")]
     pub volumes: Vec<Volume>,
     #[serde(deserialize_with = "null_as_default")]
-    pub build_cache: Vec<serde_json::Value>,
+    pub build_cache: Vec<BuildCacheRecord>,
+}
+
+/// One record of the build cache (`BuildCache` in the Swagger file): a cached build step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BuildCacheRecord {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent: String,
+    /// `regular` for a step's layer.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub description: String,
+    pub in_use: bool,
+    /// Also part of a named image.
+    pub shared: bool,
+    pub size: i64,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    pub usage_count: i64,
+}
+
+/// `POST /build/prune`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BuildCachePruneReport {
+    #[serde(deserialize_with = "null_as_default")]
+    pub caches_deleted: Vec<String>,
+    pub space_reclaimed: u64,
 }

@@ -15,7 +15,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::CommandFactory;
 
-use crate::app::{App, Command, ImageCommand, SystemCommand};
+use crate::app::{App, BuilderCommand, Command, ImageCommand, SystemCommand};
 use crate::context;
 use crate::error::{CliError, CliResult};
 
@@ -67,6 +67,9 @@ pub async fn run(app: App) -> CliResult {
         }
         Command::System(SystemCommand::Df(args)) => system::df(&client().await?, args).await,
         Command::System(SystemCommand::Prune(args)) => system::prune(&client().await?, args).await,
+        Command::Builder(BuilderCommand::Prune(args)) => {
+            system::builder_prune(&client().await?, args).await
+        }
         Command::Run(a) => containers::run(client().await?, a).await,
         Command::Create(a) => containers::create(&client().await?, a).await,
         Command::Start(a) => containers::start(client().await?, a).await,

@@ -153,3 +153,33 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
         .await,
     )
 }
+
+/// `POST /build/prune`: `all`, and the `until` filter.
+pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse> {
+    let filters = q.filters()?;
+    filters
+        .validate(&["until"])
+        .map_err(|e| EngineError::invalid(e.to_string()))?;
+    let until = match filters.get("until") {
+        [] => None,
+        [v] => Some(
+            crate::timefmt::parse_time_filter(v, chrono::Utc::now()).ok_or_else(|| {
+                EngineError::invalid(format!(
+                    "invalid filter 'until={v}': not a time or duration"
+                ))
+            })?,
+        ),
+        _ => {
+            return Err(EngineError::invalid(
+                "invalid filter 'until': more than one value",
+            ))
+        }
+    };
+    let all = q.bool("all");
+    let report = super::stream::blocking(engine, move |e| {
+        e.images
+            .prune_build_cache(all, until, &|id| !e.containers.using_image(id).is_empty())
+    })
+    .await?;
+    Ok(super::response::ok_json(&report))
+}

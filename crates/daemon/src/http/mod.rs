@@ -86,6 +86,7 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::Events => events::stream(engine, &query),
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
         Route::Build => build::build(engine, &query, req.into_body()).await,
+        Route::BuildPrune => build::prune(engine, &query).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
         Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,
         Route::VolumeList => volumes::list(engine, &query).await,

@@ -29,6 +29,8 @@ pub enum Route {
     Commit,
     /// `POST /build`: an image from a Dockerfile and a context tar.
     Build,
+    /// `POST /build/prune`: the build cache's unused records.
+    BuildPrune,
     /// A container by name or ID, and what to do with it.
     Container(String, ContainerAction),
     /// An exec instance by ID, and what to do with it.
@@ -166,6 +168,7 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/events" => Some((Method::GET, Route::Events)),
         "/commit" => Some((Method::POST, Route::Commit)),
         "/build" => Some((Method::POST, Route::Build)),
+        "/build/prune" => Some((Method::POST, Route::BuildPrune)),
         "/volumes" => Some((Method::GET, Route::VolumeList)),
         "/volumes/create" => Some((Method::POST, Route::VolumeCreate)),
         "/volumes/prune" => Some((Method::POST, Route::VolumePrune)),

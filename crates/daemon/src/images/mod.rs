@@ -4,6 +4,7 @@
 
 mod announce;
 mod archive;
+mod build_cache;
 mod builtin;
 mod changes;
 mod commit;

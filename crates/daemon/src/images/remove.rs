@@ -266,8 +266,13 @@ impl ImageService {
                 .map(|img| img.id.clone())
                 .collect()
         };
+        Ok(self.remove_children_first(candidates))
+    }
+
+    /// Removes `candidates` (and their names), children before parents so that parents
+    /// become removable as their children go; an image that cannot go stays.
+    pub(super) fn remove_children_first(&self, candidates: Vec<Digest>) -> ImagesPruneReport {
         let mut report = ImagesPruneReport::default();
-        // Children first, so that parents become removable as their children go.
         let mut pending = candidates;
         loop {
             let mut progressed = false;
@@ -314,7 +319,7 @@ impl ImageService {
             }
             pending = still;
         }
-        Ok(report)
+        report
     }
 
     /// Every name of an image, owned.

@@ -16,6 +16,7 @@ const DF_DEFAULT: &str =
 const IMAGES_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
 const CONTAINERS_TABLE: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}";
 const VOLUMES_TABLE: &str = "table {{.Name}}\t{{.Links}}\t{{.Size}}";
+const BUILD_CACHE_TABLE: &str = "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}";
 const BUILD_CACHE_HEADER: &str =
     "CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n";
 
@@ -63,6 +64,15 @@ pub(super) fn df_rows(du: &SystemDataUsage) -> Vec<Value> {
     let v_total: i64 = known.clone().map(|(s, _)| s).sum();
     let v_reclaimable: i64 = known.filter(|(_, refs)| *refs == 0).map(|(s, _)| s).sum();
     let v_active = du.volumes.iter().filter(|v| usage(v).1 > 0).count();
+    let b_total: i64 = du.build_cache.iter().map(|b| b.size).sum();
+    let b_active = du.build_cache.iter().filter(|b| b.in_use).count();
+    // What `builder prune` would free: records no container and no named image needs.
+    let b_reclaimable: i64 = du
+        .build_cache
+        .iter()
+        .filter(|b| !b.in_use && !b.shared)
+        .map(|b| b.size)
+        .sum();
     vec![
         json!({"Type": "Images", "TotalCount": du.images.len(), "Active": active,
                "Size": size(total), "Reclaimable": reclaimable(total - used, total)}),
@@ -71,9 +81,8 @@ pub(super) fn df_rows(du: &SystemDataUsage) -> Vec<Value> {
                "Size": size(c_total), "Reclaimable": reclaimable(c_reclaimable, c_total)}),
         json!({"Type": "Local Volumes", "TotalCount": du.volumes.len(), "Active": v_active,
                "Size": size(v_total), "Reclaimable": reclaimable(v_reclaimable, v_total)}),
-        // No builder yet: no cache, so nothing in use and nothing to reclaim.
-        json!({"Type": "Build Cache", "TotalCount": du.build_cache.len(), "Active": 0,
-               "Size": size(0), "Reclaimable": size(0)}),
+        json!({"Type": "Build Cache", "TotalCount": du.build_cache.len(), "Active": b_active,
+               "Size": size(b_total), "Reclaimable": size(b_reclaimable)}),
     ]
 }
 
@@ -153,7 +162,34 @@ pub(super) fn df_verbose(du: &SystemDataUsage) -> CliResult<String> {
         &rows,
         None,
     )?;
-    out += &format!("\nBuild cache usage: {}\n\n{BUILD_CACHE_HEADER}", size(0));
+    let b_total: i64 = du.build_cache.iter().map(|b| b.size).sum();
+    out += &format!("\nBuild cache usage: {}\n\n", size(b_total));
+    if du.build_cache.is_empty() {
+        out += BUILD_CACHE_HEADER;
+        return Ok(out);
+    }
+    let headers = json!({"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE",
+                         "CreatedSince": "CREATED", "LastUsedSince": "LAST USED",
+                         "UsageCount": "USAGE", "Shared": "SHARED"});
+    let rows: Vec<Value> = du
+        .build_cache
+        .iter()
+        .map(|b| {
+            let created = chrono::DateTime::parse_from_rfc3339(&b.created_at)
+                .map(|t| crate::format::units::time_ago(t.with_timezone(&chrono::Utc)))
+                .unwrap_or_default();
+            json!({"ID": b.id.chars().take(12).collect::<String>(), "CacheType": b.kind,
+                   "Size": size(b.size), "CreatedSince": created, "LastUsedSince": "",
+                   "UsageCount": b.usage_count, "Shared": b.shared})
+        })
+        .collect();
+    out += &render_list(
+        &Format::Table(None),
+        BUILD_CACHE_TABLE,
+        headers.as_object().unwrap_or(&serde_json::Map::new()),
+        &rows,
+        None,
+    )?;
     Ok(out)
 }
 

@@ -4,7 +4,7 @@ mod df;
 mod prune;
 
 pub use df::df;
-pub use prune::prune;
+pub use prune::{builder_prune, prune};
 
 use berth_api::types::SystemInfo;
 use berth_api::{Client, Host};

@@ -2,8 +2,8 @@
 //! unused volumes with `--volumes`, dangling (or with `-a` unused) images — under one
 //! confirmation, each deleted list printed as its own section and the space summed.
 //!
-//! docker 20.10 also prunes the build cache; Berth has no builder yet, so nothing is sent
-//! for it (the prompt still names it, as docker's does against any engine since API 1.31).
+//! Then the build cache (dangling records, or with `-a` all of them), as docker 20.10 does;
+//! `builder prune` is that last step alone.
 
 use berth_api::filters::Filters;
 use berth_api::types::ImageDeleteItem;
@@ -127,7 +127,37 @@ pub async fn prune(client: &Client, args: SystemPruneArgs) -> CliResult {
         "Deleted Images",
         &image_lines(&images.images_deleted),
     ))?;
+    let mut cache_filters = Filters::default();
+    for v in filters.get("until") {
+        cache_filters.add("until", v);
+    }
+    let cache = client.build_prune(args.all, &cache_filters).await?;
+    reclaimed += cache.space_reclaimed;
+    print(&section(
+        "Deleted build cache objects",
+        &cache.caches_deleted,
+    ))?;
     print(&total(reclaimed))
+}
+
+/// `builder prune`.
+pub async fn builder_prune(client: &Client, args: crate::app::BuilderPruneArgs) -> CliResult {
+    let filters = crate::commands::networks::flags::filter_flags(&args.filter, "--filter")?;
+    let what = if args.all {
+        "WARNING! This will remove all build cache."
+    } else {
+        "WARNING! This will remove all dangling build cache."
+    };
+    if !args.force && !super::super::confirm(what) {
+        return Ok(());
+    }
+    let report = client.build_prune(args.all, &filters).await?;
+    let print = super::super::print;
+    print(&section(
+        "Deleted build cache objects",
+        &report.caches_deleted,
+    ))?;
+    print(&total(report.space_reclaimed))
 }
 
 #[cfg(test)]
