@@ -283,3 +283,155 @@ fn the_build_cache_in_system_df_and_builder_prune() {
     let r = d.run(&["builder", "prune", "-f", "--filter", "label=x"]);
     assert_ne!(r.status, 0);
 }
+
+#[test]
+fn heredocs_mounts_secrets_and_add() {
+    let d = Daemon::with_busybox();
+    let secret = d.dir.path().join("token.txt");
+    std::fs::write(&secret, "s3cr3t").unwrap();
+    let dir = context(
+        &d,
+        "features",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\n\
+                 RUN <<EOF\n\
+                 echo from-heredoc > /h.txt\n\
+                 echo second-line >> /h.txt\n\
+                 EOF\n\
+                 COPY <<EOF /etc/greeting\n\
+                 hello heredoc\n\
+                 EOF\n\
+                 RUN --mount=type=cache,target=/cache echo run >> /cache/runs && cat /cache/runs | wc -l > /runs\n\
+                 RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-seen\n\
+                 RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && echo used > /secret-used\n\
+                 ADD files.tar /unpacked/\n\
+                 SHELL [\"/bin/sh\", \"-e\", \"-c\"]\n\
+                 RUN echo shell-ok > /shell\n\
+                 ONBUILD RUN echo triggered > /triggered\n",
+            ),
+        ],
+    );
+    // A tar for ADD to extract.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, "inside/a.txt", &b"abc"[..])
+        .unwrap();
+    std::fs::write(dir.join("files.tar"), tar.into_inner().unwrap()).unwrap();
+    let secret_arg = format!("id=token,src={}", secret.display());
+    let r = build(&d, &dir, &["-t", "feat:1", "--secret", &secret_arg]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    let cat = |path: &str| d.ok(&["run", "--rm", "feat:1", "cat", path]);
+    assert_eq!(cat("/h.txt"), "from-heredoc\nsecond-line\n");
+    assert_eq!(cat("/etc/greeting"), "hello heredoc\n");
+    assert_eq!(cat("/tmpfs-seen"), "x\n");
+    assert_eq!(cat("/secret-used"), "used\n");
+    assert_eq!(cat("/unpacked/inside/a.txt"), "abc");
+    assert_eq!(cat("/shell"), "shell-ok\n");
+    // The secret's content is in no layer; the cache mount is not in the image.
+    let saved = d.dir.path().join("feat.tar");
+    d.ok(&["save", "-o", saved.to_str().unwrap(), "feat:1"]);
+    let bytes = std::fs::read(&saved).unwrap();
+    assert!(
+        !bytes.windows(6).any(|w| w == b"s3cr3t"),
+        "the secret leaked into the image"
+    );
+    let r = d.run(&["run", "--rm", "feat:1", "ls", "/cache/runs"]);
+    assert_ne!(r.status, 0, "the cache mount's content is in the image");
+    // The cache mount persists between builds: the step runs again and finds the first run.
+    let r = build(
+        &d,
+        &dir,
+        &["--no-cache", "-t", "feat:2", "--secret", &secret_arg],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(d.ok(&["run", "--rm", "feat:2", "cat", "/runs"]).trim(), "2");
+    // ONBUILD runs in a build FROM the image, once.
+    let child = context(
+        &d,
+        "child",
+        &[("Dockerfile", "FROM feat:1\nRUN cat /triggered\n")],
+    );
+    let r = build(&d, &child, &["-t", "child:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_contains(&r.stdout, "Executing 1 build trigger");
+    assert_contains(&r.stdout, "triggered");
+    let onbuild = d.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .Config.OnBuild}}",
+        "child:1",
+    ]);
+    assert_eq!(onbuild.trim(), "null");
+    // A secret that is required but not given fails the step.
+    let dir = context(
+        &d,
+        "needs",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=secret,id=missing,required=true true\n",
+        )],
+    );
+    let r = build(&d, &dir, &[]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "secret missing not found");
+}
+
+#[test]
+fn contexts_from_dockerignore_other_files_and_stdin() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "ignored",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nCOPY . /ctx\nRUN find /ctx -type f | sort > /files\n",
+            ),
+            (".dockerignore", "logs\n*.tmp\n!keep.tmp\n"),
+            ("logs/a.log", "x"),
+            ("skip.tmp", "x"),
+            ("keep.tmp", "x"),
+            ("src/main.c", "x"),
+        ],
+    );
+    let r = build(&d, &dir, &["-t", "ign:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    let files = d.ok(&["run", "--rm", "ign:1", "cat", "/files"]);
+    assert_eq!(
+        files,
+        "/ctx/.dockerignore\n/ctx/Dockerfile\n/ctx/keep.tmp\n/ctx/src/main.c\n"
+    );
+    // -f naming a Dockerfile outside the context.
+    let outside = d.dir.path().join("Other.Dockerfile");
+    std::fs::write(&outside, "FROM busybox\nCOPY src/main.c /main.c\n").unwrap();
+    let r = build(
+        &d,
+        &dir,
+        &["-f", outside.to_str().unwrap(), "-t", "other:1"],
+    );
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(d.ok(&["run", "--rm", "other:1", "cat", "/main.c"]), "x");
+    // A Dockerfile alone on STDIN, and --iidfile.
+    let iid = d.dir.path().join("iid");
+    let r = d.run_stdin(
+        &[
+            "build",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "-t",
+            "stdin:1",
+            "-",
+        ],
+        b"FROM busybox\nLABEL from=stdin\n",
+    );
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&iid).unwrap(),
+        d.image_id("stdin:1")
+    );
+}
