@@ -435,3 +435,40 @@ fn contexts_from_dockerignore_other_files_and_stdin() {
         d.image_id("stdin:1")
     );
 }
+
+#[test]
+fn a_build_whose_client_goes_away_stops_and_leaves_nothing() {
+    use std::io::{BufRead, BufReader};
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "cancel",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo started && sleep 60\nRUN echo never\n",
+        )],
+    );
+    let mut child = d
+        .cli()
+        .args(["build", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("started")));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    common::eventually("the step's container to go", || {
+        d.ok(&["ps", "-aq"]).is_empty()
+    });
+    let active = d.dir.path().join("data/layers/active");
+    common::eventually("the build's snapshots to go", || {
+        std::fs::read_dir(&active)
+            .map(|e| e.count() == 0)
+            .unwrap_or(true)
+    });
+    // The engine goes on building.
+    let ok = context(&d, "after", &[("Dockerfile", "FROM busybox\nRUN true\n")]);
+    assert_eq!(build(&d, &ok, &[]).status, 0);
+}

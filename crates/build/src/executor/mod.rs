@@ -12,7 +12,8 @@ pub use copy::context_path as context_file;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::args::{global_scope, platform_args, Platform, Vars};
 use crate::backend::{Backend, Image};
@@ -39,6 +40,9 @@ pub struct BuildOptions {
     pub cache_mounts: PathBuf,
     /// `--secret id=…,src=…`: id to host file.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// Raised when the client went away: the build stops at the next step, and a running
+    /// step's output is refused so the engine stops it.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Where a build's messages go: the output of its steps and its own lines.
@@ -128,6 +132,15 @@ pub(super) struct StageOut<'p> {
     live: Option<&'p mut dyn Progress>,
     buffer: String,
     entries: Vec<(String, String)>,
+}
+
+impl<'a> Build<'a> {
+    fn check_cancelled(&self) -> Result<(), BuildError> {
+        if self.opts.cancel.load(Ordering::SeqCst) {
+            return Err(BuildError("the build was cancelled".into()));
+        }
+        Ok(())
+    }
 }
 
 impl StageOut<'_> {
@@ -334,6 +347,7 @@ impl<'a> Build<'a> {
             state.clear_on_build(self, out)?;
         }
         for s in &stage.steps {
+            self.check_cancelled()?;
             announce(out, &s.source);
             state.execute(self, out, s)?;
         }
@@ -400,13 +414,17 @@ pub fn short(id: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-/// A writer of step output into a stage's messages.
+/// A writer of step output into a stage's messages; refused once the build is cancelled.
 struct StepOutput<'o, 'p> {
     out: &'o mut StageOut<'p>,
+    cancel: &'o AtomicBool,
 }
 
 impl Write for StepOutput<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("the build was cancelled"));
+        }
         self.out.say(&String::from_utf8_lossy(buf));
         Ok(buf.len())
     }

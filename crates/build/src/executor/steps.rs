@@ -168,7 +168,14 @@ impl<'a> StageState<'a> {
             mounts,
             created_by: argv.join(" "),
         };
-        let outcome = b.backend.run(&step, &mut StepOutput { out: &mut *out })?;
+        let outcome = b.backend.run(
+            &step,
+            &mut StepOutput {
+                out: &mut *out,
+                cancel: &b.opts.cancel,
+            },
+        )?;
+        b.check_cancelled()?;
         match outcome {
             RunOutcome::Image(image) => {
                 b.made(out, key, &image);

@@ -36,9 +36,23 @@ pub(super) fn run(
     let task = b
         .handle
         .spawn(run_attached(containers.clone(), id.clone(), tx));
-    for chunk in rx {
-        // The build's client going away must not stop the step; its output is dropped.
-        let _ = output.write_all(&chunk);
+    let mut stopped = false;
+    loop {
+        // A second of silence sends an empty write: that is how a client that went away is
+        // noticed while a step prints nothing.
+        let chunk = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(chunk) => chunk,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        // A refused write means the build was cancelled: the step is killed (once), and
+        // the rest of its output drained until it has exited.
+        if output.write(&chunk).is_err() && !stopped {
+            stopped = true;
+            if let Err(e) = b.handle.block_on(containers.kill(&id, "SIGKILL")) {
+                tracing::warn!(container = %id, error = %e.message, "stopping a cancelled build step");
+            }
+        }
         let _ = output.flush();
     }
     let ran = b

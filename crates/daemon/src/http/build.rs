@@ -80,6 +80,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
             platform: q.string("platform"),
             cache_mounts: data_root.join("build").join("cache-mounts"),
             secrets,
+            cancel: Default::default(),
         },
     })
 }
@@ -116,10 +117,12 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
             backend.network = req.network.clone();
             backend.extra_hosts = req.extra_hosts.clone();
             let quiet = req.quiet;
-            let mut gone = false;
+            let cancel = req.opts.cancel.clone();
             let mut progress = |text: &str| {
+                let gone = cancel.load(std::sync::atomic::Ordering::SeqCst);
                 if !quiet && !gone && out.message(&JsonMessage::stream(text)).is_err() {
-                    gone = true;
+                    // The client went away: the build stops.
+                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             };
             let built =
