@@ -472,3 +472,60 @@ fn a_build_whose_client_goes_away_stops_and_leaves_nothing() {
     let ok = context(&d, "after", &[("Dockerfile", "FROM busybox\nRUN true\n")]);
     assert_eq!(build(&d, &ok, &[]).status, 0);
 }
+
+#[test]
+fn copy_parents_exclude_and_run_network_flags() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "flags",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\n\
+                 COPY --parents a/b/one.txt c/two.txt /p/\n\
+                 COPY --exclude=*.log logs /logs\n\
+                 COPY <<EOF /gen.txt\n\
+                 generated\n\
+                 EOF\n\
+                 COPY . /all\n\
+                 RUN cat /etc/hosts > /hosts && find /all -type f | sort > /all.txt\n",
+            ),
+            ("a/b/one.txt", "1"),
+            ("c/two.txt", "2"),
+            ("logs/keep.txt", "k"),
+            ("logs/drop.log", "d"),
+        ],
+    );
+    let r = build(
+        &d,
+        &dir,
+        &["-t", "flags:1", "--add-host", "buildhost:10.9.8.7"],
+    );
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    let cat = |p: &str| d.ok(&["run", "--rm", "flags:1", "cat", p]);
+    assert_eq!(cat("/p/a/b/one.txt"), "1");
+    assert_eq!(cat("/p/c/two.txt"), "2");
+    assert_eq!(cat("/logs/keep.txt"), "k");
+    let r = d.run(&["run", "--rm", "flags:1", "cat", "/logs/drop.log"]);
+    assert_ne!(r.status, 0, "an excluded file was copied");
+    assert_eq!(cat("/gen.txt"), "generated\n");
+    assert_contains(&cat("/hosts"), "10.9.8.7\tbuildhost");
+    // What the builder makes for itself is not part of the context.
+    let all = cat("/all.txt");
+    assert!(
+        !all.contains("heredoc") && !all.contains("exclude"),
+        "{all}"
+    );
+    // RUN --network=none has no way out, and neither has a build with --network none.
+    let dir = context(
+        &d,
+        "nonet",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --network=none ls /sys/class/net > /nets\n",
+        )],
+    );
+    assert_eq!(build(&d, &dir, &["-t", "nonet:1"]).status, 0);
+    assert_eq!(d.ok(&["run", "--rm", "nonet:1", "cat", "/nets"]), "lo\n");
+}

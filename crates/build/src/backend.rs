@@ -76,6 +76,9 @@ pub struct CopyItem {
     pub into_dir: bool,
     /// ADD of a local tar archive: extracted into `dest` rather than copied.
     pub extract: bool,
+    /// Read `source` from this directory instead of the step's `from` (files the builder
+    /// made: heredocs, `--exclude` copies).
+    pub root: Option<PathBuf>,
 }
 
 /// A COPY or ADD step (heredoc files are written into the context first).

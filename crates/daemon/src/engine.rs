@@ -48,6 +48,8 @@ impl Engine {
     pub fn open(config: DaemonConfig) -> EngineResult<Engine> {
         ensure_private_dir(&config.data_root, 0o711)?;
         ensure_private_dir(&config.exec_root, 0o711)?;
+        // Build contexts an engine that crashed mid-build left.
+        crate::build::Context::remove_stale(&config.data_root.join("build"));
         let db_path = config.data_root.join("metadata.redb");
         let db = redb::Database::builder()
             .set_cache_size(DB_CACHE_BYTES)

@@ -69,10 +69,131 @@ pub(super) fn copy(
             None => CopyFrom::Image(b.backend.image(name, None)?.id),
         },
     };
-    let paths = sources(b, state, &c.sources, &from, source)?;
+    let mut paths = sources(b, state, &c.sources, &from, source)?;
+    if !c.excludes.is_empty() {
+        let CopyFrom::Context(ctx) = &from else {
+            return Err(BuildError(
+                "COPY --exclude with --from is not supported by Berth yet".into(),
+            ));
+        };
+        paths = excluding(
+            ctx,
+            &b.opts.scratch,
+            paths,
+            &c.excludes,
+            &state.image.id,
+            source,
+        )?;
+    }
+    let dest = if c.parents {
+        Dest::Parents(c.dest.clone())
+    } else {
+        Dest::Plain(c.dest.clone())
+    };
     write_step(
-        state, b, out, from, paths, &c.dest, &c.chown, &c.chmod, false, source,
+        state, b, out, from, paths, dest, &c.chown, &c.chmod, false, source,
     )
+}
+
+/// A source path and the root it is relative to.
+#[derive(Debug, Clone)]
+struct Src {
+    path: String,
+    /// In the build's scratch directory rather than in the step's `from`.
+    scratch: bool,
+}
+
+impl Src {
+    fn from(path: String) -> Src {
+        Src {
+            path,
+            scratch: false,
+        }
+    }
+}
+
+/// Where a COPY's sources go: docker's rules, or `--parents` (each under its own path).
+enum Dest {
+    Plain(String),
+    Parents(String),
+}
+
+/// The sources with `--exclude` applied: each source that has excluded paths in it is
+/// replaced by a copy made of hard links (the context is the build's own) without them.
+fn excluding(
+    ctx: &Path,
+    scratch: &Path,
+    paths: Vec<Src>,
+    patterns: &[String],
+    parent: &str,
+    step: &str,
+) -> Result<Vec<Src>, BuildError> {
+    let matcher = crate::ignore::IgnoreMatcher::new(patterns)
+        .map_err(|e| BuildError(format!("COPY --exclude: {e}")))?;
+    let tag = &cache::key(parent, step, &[])[7..23];
+    let mut out = Vec::new();
+    for src in paths {
+        let p = src.path.clone();
+        if src.scratch {
+            out.push(src);
+            continue;
+        }
+        if matcher.excludes(&p) {
+            continue;
+        }
+        let host = context_path(ctx, &p)?;
+        if !fs::symlink_metadata(&host)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
+            out.push(src);
+            continue;
+        }
+        let copy = format!("exclude/{tag}/{p}");
+        link_tree(&host, &scratch.join(&copy), "", &p, &matcher)
+            .map_err(|e| BuildError(format!("COPY --exclude: {p}: {e}")))?;
+        out.push(Src {
+            path: copy,
+            scratch: true,
+        });
+    }
+    Ok(out)
+}
+
+/// `from` re-made at `to` of hard links, leaving out what `matcher` excludes (matched by the
+/// path under the source and under the context).
+fn link_tree(
+    from: &Path,
+    to: &Path,
+    rel: &str,
+    context_rel: &str,
+    matcher: &crate::ignore::IgnoreMatcher,
+) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    fs::set_permissions(to, fs::symlink_metadata(from)?.permissions())?;
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let sub = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let in_context = format!("{context_rel}/{sub}");
+        if matcher.excludes(&sub) || matcher.excludes(&in_context) {
+            continue;
+        }
+        let ft = e.file_type()?;
+        let dest = to.join(&name);
+        if ft.is_dir() {
+            link_tree(&e.path(), &dest, &sub, context_rel, matcher)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(e.path())?, &dest)?;
+        } else {
+            fs::hard_link(e.path(), &dest)?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn add(
@@ -92,9 +213,28 @@ pub(super) fn add(
         }
     }
     let from = CopyFrom::Context(b.opts.context.clone());
-    let paths = sources(b, state, &a.sources, &from, source)?;
+    let mut paths = sources(b, state, &a.sources, &from, source)?;
+    if !a.excludes.is_empty() {
+        paths = excluding(
+            &b.opts.context,
+            &b.opts.scratch,
+            paths,
+            &a.excludes,
+            &state.image.id,
+            source,
+        )?;
+    }
     write_step(
-        state, b, out, from, paths, &a.dest, &a.chown, &a.chmod, true, source,
+        state,
+        b,
+        out,
+        from,
+        paths,
+        Dest::Plain(a.dest.clone()),
+        &a.chown,
+        &a.chmod,
+        true,
+        source,
     )
 }
 
@@ -106,21 +246,24 @@ fn sources(
     list: &[Source],
     from: &CopyFrom,
     step: &str,
-) -> Result<Vec<String>, BuildError> {
+) -> Result<Vec<Src>, BuildError> {
     let mut out = Vec::new();
     for s in list {
         match s {
             Source::Heredoc(h) => {
                 let dir = format!(
-                    ".berth-heredocs/{}",
+                    "heredocs/{}",
                     &cache::key(&state.image.id, step, &[])[7..23]
                 );
-                let host = b.opts.context.join(&dir);
+                let host = b.opts.scratch.join(&dir);
                 fs::create_dir_all(&host)
                     .map_err(|e| BuildError(format!("writing heredoc {}: {e}", h.name)))?;
                 fs::write(host.join(&h.name), &h.content)
                     .map_err(|e| BuildError(format!("writing heredoc {}: {e}", h.name)))?;
-                out.push(format!("{dir}/{}", h.name));
+                out.push(Src {
+                    path: format!("{dir}/{}", h.name),
+                    scratch: true,
+                });
             }
             Source::Path(p) => match from {
                 CopyFrom::Context(ctx) => {
@@ -130,13 +273,13 @@ fn sources(
                             "COPY failed: file not found in build context or excluded by .dockerignore: stat {p}: file does not exist"
                         )));
                     }
-                    out.extend(found);
+                    out.extend(found.into_iter().map(Src::from));
                 }
-                CopyFrom::Image(_) => out.push(
+                CopyFrom::Image(_) => out.push(Src::from(
                     clean(p)
                         .map(|c| c.to_string_lossy().into_owned())
                         .ok_or_else(|| BuildError(format!("invalid source path {p}")))?,
-                ),
+                )),
             },
         }
     }
@@ -150,8 +293,8 @@ fn write_step(
     b: &Build<'_>,
     out: &mut StageOut,
     from: CopyFrom,
-    paths: Vec<String>,
-    dest: &str,
+    paths: Vec<Src>,
+    dest: Dest,
     chown: &Option<String>,
     chmod: &Option<String>,
     add: bool,
@@ -162,7 +305,11 @@ fn write_step(
     } else {
         state.image.working_dir.clone()
     };
-    let to_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+    let (dest, parents) = match &dest {
+        Dest::Plain(d) => (d.as_str(), false),
+        Dest::Parents(d) => (d.as_str(), true),
+    };
+    let to_dir = parents || dest.ends_with('/') || dest == "." || dest.ends_with("/.");
     let dest = if dest.starts_with('/') {
         dest.to_string()
     } else {
@@ -184,9 +331,14 @@ fn write_step(
     };
     let mut items = Vec::new();
     let mut hashes = Vec::new();
-    for p in &paths {
-        let (hash, extract) = match &from {
-            CopyFrom::Context(ctx) => {
+    for src in &paths {
+        let p = &src.path;
+        let (hash, extract) = match (&from, src.scratch) {
+            (_, true) => {
+                let host = context_path(&b.opts.scratch, p)?;
+                (content_hash(&host)?, false)
+            }
+            (CopyFrom::Context(ctx), false) => {
                 let host = context_path(ctx, p)?;
                 let meta = fs::symlink_metadata(&host)
                     .map_err(|e| BuildError(format!("COPY failed: stat {p}: {e}")))?;
@@ -194,13 +346,24 @@ fn write_step(
                 (content_hash(&host)?, extract)
             }
             // An image's content is fixed by its ID.
-            CopyFrom::Image(id) => (format!("{id}:{p}"), false),
+            (CopyFrom::Image(id), false) => (format!("{id}:{p}"), false),
+        };
+        let item_dest = if parents {
+            // The source's own path under the destination (an --exclude copy's original).
+            let own = match (src.scratch, p.strip_prefix("exclude/")) {
+                (true, Some(rest)) => rest.split_once('/').map_or(rest, |(_, r)| r),
+                _ => p.as_str(),
+            };
+            format!("{}/{own}", dest.trim_end_matches('/'))
+        } else {
+            dest.clone()
         };
         items.push(CopyItem {
             source: p.clone(),
-            dest: dest.clone(),
-            into_dir: to_dir,
+            dest: item_dest,
+            into_dir: to_dir && !parents,
             extract,
+            root: src.scratch.then(|| b.opts.scratch.clone()),
         });
         hashes.push(hash);
     }

@@ -25,6 +25,9 @@ use crate::stages::{Base, StageGraph};
 pub struct BuildOptions {
     /// The extracted context.
     pub context: PathBuf,
+    /// A directory of the build's own, outside the context, for files the builder makes
+    /// (heredoc files, `--exclude` copies).
+    pub scratch: PathBuf,
     /// `--build-arg`s: a name alone takes its value from nowhere (docker takes the
     /// client's environment; the client does that) and is left unset.
     pub build_args: BTreeMap<String, Option<String>>,

@@ -12,16 +12,22 @@ use crate::error::{EngineError, EngineResult};
 
 pub struct Context {
     dir: PathBuf,
+    /// Beside the context: files the builder makes (heredocs, `--exclude` copies).
+    scratch: PathBuf,
 }
 
 impl Context {
     /// Unpacks `tar` (plain, gzip or zstd) into a new directory under `root`.
     pub fn unpack(root: &Path, tar: impl Read + Send) -> EngineResult<Context> {
         crate::engine::ensure_private_dir(root, 0o700)?;
-        let dir = root.join(format!("context-{}", &crate::containers::new_id()[..24]));
-        std::fs::create_dir(&dir)
-            .map_err(|e| EngineError::internal(format!("creating {}: {e}", dir.display())))?;
-        let ctx = Context { dir };
+        let id = &crate::containers::new_id()[..24];
+        let dir = root.join(format!("context-{id}"));
+        let scratch = root.join(format!("scratch-{id}"));
+        for d in [&dir, &scratch] {
+            std::fs::create_dir(d)
+                .map_err(|e| EngineError::internal(format!("creating {}: {e}", d.display())))?;
+        }
+        let ctx = Context { dir, scratch };
         let tar = berth_snapshot::decompress(tar)
             .map_err(|e| EngineError::invalid(format!("reading the build context: {e}")))?;
         let opts = UnpackOptions {
@@ -39,13 +45,18 @@ impl Context {
         &self.dir
     }
 
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
     /// Contexts a crashed engine left behind.
     pub fn remove_stale(root: &Path) {
         let Ok(entries) = std::fs::read_dir(root) else {
             return;
         };
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with("context-") {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("context-") || name.starts_with("scratch-") {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
@@ -54,8 +65,10 @@ impl Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            tracing::warn!(dir = %self.dir.display(), error = %e, "removing a build context");
+        for d in [&self.dir, &self.scratch] {
+            if let Err(e) = std::fs::remove_dir_all(d) {
+                tracing::warn!(dir = %d.display(), error = %e, "removing a build context");
+            }
         }
     }
 }

@@ -79,13 +79,15 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
         None => None,
     };
     for item in &step.items {
-        copy_item(
-            source_root.as_fd(),
-            target.root.as_fd(),
-            item,
-            owner,
-            step.chmod,
-        )?;
+        let own_root = match &item.root {
+            Some(dir) => Some(
+                File::open(dir)
+                    .map_err(|e| BackendError(format!("opening {}: {e}", dir.display())))?,
+            ),
+            None => None,
+        };
+        let from = own_root.as_ref().map_or(source_root.as_fd(), |f| f.as_fd());
+        copy_item(from, target.root.as_fd(), item, owner, step.chmod)?;
     }
     let layers = b.engine.images.layers();
     layers

@@ -72,6 +72,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
             .unwrap_or_default(),
         opts: BuildOptions {
             context: std::path::PathBuf::new(),
+            scratch: std::path::PathBuf::new(),
             build_args,
             target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
             no_cache: q.bool("nocache"),
@@ -113,6 +114,7 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                 ))
             })?;
             req.opts.context = ctx.dir().to_path_buf();
+            req.opts.scratch = ctx.scratch().to_path_buf();
             let mut backend = EngineBackend::new(engine, handle, ctx.dir().to_path_buf());
             backend.network = req.network.clone();
             backend.extra_hosts = req.extra_hosts.clone();
