@@ -529,3 +529,68 @@ fn copy_parents_exclude_and_run_network_flags() {
     assert_eq!(build(&d, &dir, &["-t", "nonet:1"]).status, 0);
     assert_eq!(d.ok(&["run", "--rm", "nonet:1", "cat", "/nets"]), "lo\n");
 }
+
+#[test]
+fn outputs_shm_size_and_ulimits() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "outs",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN ulimit -n > /nofile && df -k /dev/shm | tail -1 | awk '{print $2}' > /shm\n",
+        )],
+    );
+    let out_dir = d.dir.path().join("out-local");
+    let out_tar = d.dir.path().join("out.tar");
+    let r = build(
+        &d,
+        &dir,
+        &[
+            "--ulimit",
+            "nofile=512:1024",
+            "--shm-size",
+            "70m",
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("nofile")).unwrap(),
+        "512\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("shm")).unwrap(),
+        "71680\n"
+    );
+    assert!(out_dir.join("bin/busybox").exists());
+    let tar_spec = format!("type=tar,dest={}", out_tar.display());
+    let r = build(
+        &d,
+        &dir,
+        &[
+            "--ulimit",
+            "nofile=512:1024",
+            "--shm-size",
+            "70m",
+            "--output",
+            &tar_spec,
+        ],
+    );
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    let mut names = Vec::new();
+    for e in tar::Archive::new(std::fs::File::open(&out_tar).unwrap())
+        .entries()
+        .unwrap()
+    {
+        names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
+    }
+    assert!(
+        names.iter().any(|n| n.trim_start_matches("./") == "nofile"),
+        "{names:?}"
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    let r = build(&d, &dir, &["-o", "type=registry,dest=x"]);
+    assert_ne!(r.status, 0);
+}

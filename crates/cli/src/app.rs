@@ -328,6 +328,15 @@ pub struct BuildArgs {
     /// Type of progress output (auto, plain, tty)
     #[arg(long, value_name = "string", default_value = "auto")]
     pub progress: String,
+    /// Output destination (format: type=local,dest=path or type=tar,dest=path; a path alone is local)
+    #[arg(short, long, value_name = "stringArray")]
+    pub output: Option<String>,
+    /// Size of /dev/shm for RUN steps (e.g. 64m)
+    #[arg(long = "shm-size", value_name = "bytes")]
+    pub shm_size: Option<String>,
+    /// Ulimit options for RUN steps (e.g. nofile=1024:2048)
+    #[arg(long, value_name = "ulimit")]
+    pub ulimit: Vec<String>,
     /// Remove intermediate containers after a successful build
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub rm: bool,

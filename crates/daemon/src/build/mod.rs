@@ -34,6 +34,9 @@ pub struct EngineBackend {
     pub extra_hosts: Vec<String>,
     /// Where the context is extracted (for bind mounts from it).
     pub context_dir: std::path::PathBuf,
+    /// `--shm-size` and `--ulimit` for RUN steps.
+    pub shm_size: i64,
+    pub ulimits: Vec<berth_api::types::Ulimit>,
 }
 
 /// docker's empty layer: a tar of two zero blocks.
@@ -55,6 +58,8 @@ impl EngineBackend {
             network: "default".into(),
             extra_hosts: Vec::new(),
             context_dir,
+            shm_size: 0,
+            ulimits: Vec::new(),
         }
     }
 

@@ -168,6 +168,8 @@ fn create_request(b: &EngineBackend, step: &RunStep) -> ContainerCreateRequest {
             extra_hosts: (!extra_hosts.is_empty()).then_some(extra_hosts),
             mounts: (!mounts.is_empty()).then_some(mounts),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+            shm_size: b.shm_size,
+            ulimits: (!b.ulimits.is_empty()).then(|| b.ulimits.clone()),
             ..Default::default()
         },
         networking_config: None,

@@ -28,6 +28,8 @@ fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> E
 
 struct Request {
     dockerfile: String,
+    shm_size: i64,
+    ulimits: Vec<berth_api::types::Ulimit>,
     quiet: bool,
     network: String,
     extra_hosts: Vec<String>,
@@ -53,8 +55,17 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
     let build_args: BTreeMap<String, Option<String>> = json_map(q, "buildargs")?;
     let labels: BTreeMap<String, String> = json_map(q, "labels")?;
     let secrets: BTreeMap<String, std::path::PathBuf> = json_map(q, "berth-secrets")?;
+    let shm_size = match q.get("shmsize").filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| EngineError::invalid(format!("invalid shmsize {v:?}: bytes")))?,
+        None => 0,
+    };
+    let ulimits: Vec<berth_api::types::Ulimit> = json_map(q, "ulimits")?;
     Ok(Request {
         dockerfile,
+        shm_size,
+        ulimits,
         quiet: q.bool("q"),
         network: q
             .get("networkmode")
@@ -118,6 +129,8 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
             let mut backend = EngineBackend::new(engine, handle, ctx.dir().to_path_buf());
             backend.network = req.network.clone();
             backend.extra_hosts = req.extra_hosts.clone();
+            backend.shm_size = req.shm_size;
+            backend.ulimits = req.ulimits.clone();
             let quiet = req.quiet;
             let cancel = req.opts.cancel.clone();
             let mut progress = |text: &str| {

@@ -145,6 +145,22 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
             query.push((k.into(), "1".into()));
         }
     }
+    if let Some(shm) = &args.shm_size {
+        let bytes = crate::commands::containers::ram_in_bytes(shm)?;
+        query.push(("shmsize".into(), bytes.to_string()));
+    }
+    if !args.ulimit.is_empty() {
+        let limits = args
+            .ulimit
+            .iter()
+            .map(|u| crate::commands::containers::ulimit(u))
+            .collect::<CliResult<Vec<_>>>()?;
+        query.push((
+            "ulimits".into(),
+            serde_json::to_string(&limits).unwrap_or_default(),
+        ));
+    }
+    let output = args.output.as_deref().map(output_spec).transpose()?;
     query.push(("rm".into(), if args.rm { "1" } else { "0" }.into()));
     query.push(("networkmode".into(), args.network.clone()));
 
@@ -180,7 +196,95 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
         std::fs::write(path, &id)
             .map_err(|e| CliError::general(format!("writing {}: {e}", path.display())))?;
     }
+    if let Some(output) = output {
+        export(client, &id, &output).await?;
+    }
     Ok(())
+}
+
+/// `--output`: where the built image's files go.
+enum Output {
+    /// `type=local,dest=DIR` (or a path alone): the files, in a directory.
+    Local(std::path::PathBuf),
+    /// `type=tar,dest=FILE` (`-` for STDOUT): the files, as a tar.
+    Tar(String),
+}
+
+fn output_spec(spec: &str) -> CliResult<Output> {
+    if !spec.contains('=') {
+        return Ok(Output::Local(spec.into()));
+    }
+    let mut kind = None;
+    let mut dest = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_string()),
+            Some(("dest", v)) => dest = Some(v.to_string()),
+            _ => {
+                return Err(CliError::usage(format!(
+                    "invalid --output {spec:?}: type=local|tar,dest=PATH"
+                )))
+            }
+        }
+    }
+    let dest = dest
+        .ok_or_else(|| CliError::usage(format!("invalid --output {spec:?}: dest= is missing")))?;
+    match kind.as_deref() {
+        None | Some("local") => Ok(Output::Local(dest.into())),
+        Some("tar") => Ok(Output::Tar(dest)),
+        Some(other) => Err(CliError::usage(format!(
+            "--output type={other} is not supported by Berth (local or tar)"
+        ))),
+    }
+}
+
+/// The image's files through a container that is never started, exported and removed.
+async fn export(client: &Client, id: &str, output: &Output) -> CliResult {
+    let req = berth_api::types::ContainerCreateRequest {
+        config: berth_api::types::ContainerConfig {
+            image: id.to_string(),
+            cmd: Some(vec!["/berth-export".into()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created = client.container_create("", &req).await?;
+    let result = async {
+        let body = client.container_export(&created.id).await?;
+        let (reader, mut writer) = std::io::pipe().map_err(|e| CliError::general(e.to_string()))?;
+        let sink: std::thread::JoinHandle<CliResult> = match output {
+            Output::Tar(dest) => {
+                let dest = dest.clone();
+                std::thread::spawn(move || {
+                    let mut reader = reader;
+                    let copied = if dest == "-" {
+                        std::io::copy(&mut reader, &mut std::io::stdout().lock())
+                    } else {
+                        std::fs::File::create(&dest)
+                            .and_then(|mut f| std::io::copy(&mut reader, &mut f))
+                    };
+                    copied
+                        .map(drop)
+                        .map_err(|e| CliError::general(format!("writing {dest}: {e}")))
+                })
+            }
+            Output::Local(dir) => {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    std::fs::create_dir_all(&dir)
+                        .and_then(|()| tar::Archive::new(reader).unpack(&dir))
+                        .map_err(|e| CliError::general(format!("writing {}: {e}", dir.display())))
+                })
+            }
+        };
+        super::archive::copy_body(body, &mut writer, None).await?;
+        drop(writer);
+        sink.join()
+            .map_err(|_| CliError::general("writing the output failed"))?
+    }
+    .await;
+    let _ = client.container_remove(&created.id, true, true).await;
+    result
 }
 
 /// A tar (plain or compressed) rather than a Dockerfile.

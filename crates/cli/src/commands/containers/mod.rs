@@ -12,6 +12,7 @@ mod ops;
 mod ports;
 mod ps;
 mod request;
+pub(crate) use request::{ram_in_bytes, ulimit};
 mod run;
 mod stats;
 mod stats_entry;
