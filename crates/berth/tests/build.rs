@@ -594,3 +594,69 @@ fn outputs_shm_size_and_ulimits() {
     let r = build(&d, &dir, &["-o", "type=registry,dest=x"]);
     assert_ne!(r.status, 0);
 }
+
+/// Serves `body` to every GET on 127.0.0.1 until the test ends; returns the port.
+fn serve(body: &'static [u8]) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut s = stream;
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+    port
+}
+
+#[test]
+fn add_downloads_urls_and_checks_their_digest() {
+    let d = Daemon::with_busybox();
+    let port = serve(b"downloaded content\n");
+    // sha256 of "downloaded content\n".
+    let sum = {
+        use std::process::Command;
+        let out = Command::new("sh")
+            .args(["-c", "printf 'downloaded content\\n' | sha256sum"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    let url = format!("http://127.0.0.1:{port}/files/data.txt");
+    let dir = context(
+        &d,
+        "url",
+        &[(
+            "Dockerfile",
+            &format!("FROM busybox\nADD --checksum=sha256:{sum} {url} /fetched/\nRUN stat -c %a /fetched/data.txt > /mode\n"),
+        )],
+    );
+    let r = build(&d, &dir, &["-t", "url:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        d.ok(&["run", "--rm", "url:1", "cat", "/fetched/data.txt"]),
+        "downloaded content\n"
+    );
+    assert_eq!(d.ok(&["run", "--rm", "url:1", "cat", "/mode"]), "600\n");
+    let bad = context(
+        &d,
+        "badsum",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM busybox\nADD --checksum=sha256:{} {url} /x\n",
+                "0".repeat(64)
+            ),
+        )],
+    );
+    let r = build(&d, &bad, &[]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "digest mismatch");
+}

@@ -135,4 +135,7 @@ pub trait Backend: Sync {
 
     /// Names the final image.
     fn tag(&self, id: &str, names: &[String]) -> Result<(), BackendError>;
+
+    /// `ADD <url>`: downloads `url` into the file `dest`.
+    fn download(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError>;
 }

@@ -95,6 +95,45 @@ pub(super) fn copy(
     )
 }
 
+/// `ADD <url>`: the file downloaded into the scratch directory (named after the URL's last
+/// path segment) and checked against `--checksum`; it is added as it is, not extracted.
+fn download(b: &Build<'_>, url: &str, checksum: Option<&str>) -> Result<Src, BuildError> {
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|n| !n.is_empty() && !n.contains(':'))
+        .unwrap_or("download");
+    let dir = format!("downloads/{}", &cache::key("", url, &[])[7..23]);
+    let host = b.opts.scratch.join(&dir);
+    fs::create_dir_all(&host).map_err(|e| BuildError(format!("ADD {url}: {e}")))?;
+    let file = host.join(name);
+    b.backend.download(url, &file)?;
+    if let Some(want) = checksum {
+        let want = want.strip_prefix("sha256:").ok_or_else(|| {
+            BuildError(format!(
+                "ADD --checksum={want}: only sha256: digests are supported"
+            ))
+        })?;
+        let mut h = Sha256::new();
+        let mut f = fs::File::open(&file).map_err(|e| BuildError(format!("ADD {url}: {e}")))?;
+        std::io::copy(&mut f, &mut h).map_err(|e| BuildError(format!("ADD {url}: {e}")))?;
+        let got = format!("{:x}", h.finalize());
+        if got != want {
+            return Err(BuildError(format!(
+                "ADD {url}: digest mismatch: the file is sha256:{got}, --checksum wants sha256:{want}"
+            )));
+        }
+    }
+    // docker gives downloaded files mode 600.
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600))
+        .map_err(|e| BuildError(format!("ADD {url}: {e}")))?;
+    Ok(Src {
+        path: format!("{dir}/{name}"),
+        scratch: true,
+    })
+}
+
 /// A source path and the root it is relative to.
 #[derive(Debug, Clone)]
 struct Src {
@@ -203,17 +242,27 @@ pub(super) fn add(
     a: &Add,
     source: &str,
 ) -> Result<(), BuildError> {
+    let mut local = Vec::new();
+    let mut downloaded = Vec::new();
     for s in &a.sources {
-        if let Source::Path(p) = s {
-            if p.contains("://") || p.starts_with("git@") {
+        match s {
+            Source::Path(p) if p.starts_with("git@") || p.ends_with(".git") => {
                 return Err(BuildError(format!(
-                    "ADD {p}: remote sources are not supported by Berth yet"
-                )));
+                    "ADD {p}: git sources are not supported by Berth yet"
+                )))
             }
+            Source::Path(p) if p.starts_with("http://") || p.starts_with("https://") => {
+                downloaded.push(download(b, p, a.checksum.as_deref())?);
+            }
+            other => local.push(other.clone()),
         }
     }
+    if a.checksum.is_some() && downloaded.is_empty() {
+        return Err(BuildError("ADD --checksum is for URL sources only".into()));
+    }
     let from = CopyFrom::Context(b.opts.context.clone());
-    let mut paths = sources(b, state, &a.sources, &from, source)?;
+    let mut paths = sources(b, state, &local, &from, source)?;
+    paths.extend(downloaded);
     if !a.excludes.is_empty() {
         paths = excluding(
             &b.opts.context,

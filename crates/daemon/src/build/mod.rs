@@ -198,12 +198,30 @@ impl Backend for EngineBackend {
             .map_err(|e| BackendError(e.to_string()))
     }
 
+    fn download(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError> {
+        self.fetch_to(url, dest)
+    }
+
     fn tag(&self, id: &str, names: &[String]) -> Result<(), BackendError> {
         for name in names {
             let (repo, tag) = split_name(name);
             self.images().tag(id, repo, tag).map_err(backend_error)?;
         }
         Ok(())
+    }
+}
+
+impl EngineBackend {
+    fn fetch_to(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError> {
+        let mut body = self
+            .handle
+            .block_on(crate::fetch::fetch(url))
+            .map_err(backend_error)?;
+        let mut file = std::fs::File::create(dest)
+            .map_err(|e| BackendError(format!("writing {}: {e}", dest.display())))?;
+        std::io::copy(&mut body, &mut file)
+            .map(drop)
+            .map_err(|e| BackendError(format!("downloading {url}: {e}")))
     }
 }
 
