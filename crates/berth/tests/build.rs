@@ -125,8 +125,16 @@ fn a_dockerfile_builds_an_image_that_runs_as_written() {
         "{}",
         fresh.stdout
     );
-    // No build containers are left.
+    // No build containers are left; the context read in place is as it was, and nothing of
+    // the build is still mounted.
     assert_eq!(d.ok(&["ps", "-aq"]), "");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("conf/a.conf")).unwrap(),
+        "a=1\n"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let build_root = d.data_root().join("build");
+    assert!(!mounts.contains(build_root.to_str().unwrap()), "{mounts}");
 }
 
 #[test]

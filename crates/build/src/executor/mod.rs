@@ -25,6 +25,9 @@ use crate::stages::{Base, StageGraph};
 pub struct BuildOptions {
     /// The extracted context.
     pub context: PathBuf,
+    /// When the context is the client's directory shown in place: that directory, whose
+    /// files' hashes can be remembered between builds by their identity and change time.
+    pub context_origin: Option<PathBuf>,
     /// A directory of the build's own, outside the context, for files the builder makes
     /// (heredoc files, `--exclude` copies).
     pub scratch: PathBuf,

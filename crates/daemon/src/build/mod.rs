@@ -9,6 +9,7 @@
 
 mod context;
 mod copy;
+mod local;
 mod run;
 
 use std::sync::Arc;

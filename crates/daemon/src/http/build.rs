@@ -21,13 +21,17 @@ use crate::error::{EngineError, EngineResult};
 fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> EngineResult<T> {
     match q.get(key).filter(|v| !v.is_empty()) {
         None => Ok(T::default()),
-        Some(text) => serde_json::from_str(text)
+        // docker's CLI sends `null` for what it has none of.
+        Some(text) => serde_json::from_str::<Option<T>>(text)
+            .map(Option::unwrap_or_default)
             .map_err(|e| EngineError::invalid(format!("invalid {key} parameter: {e}"))),
     }
 }
 
 struct Request {
     dockerfile: String,
+    /// A context read in place: the client's directory and its `dev:ino`.
+    in_place: Option<(std::path::PathBuf, String)>,
     shm_size: i64,
     ulimits: Vec<berth_api::types::Ulimit>,
     quiet: bool,
@@ -62,8 +66,13 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
         None => 0,
     };
     let ulimits: Vec<berth_api::types::Ulimit> = json_map(q, "ulimits")?;
+    let in_place = match (q.get("berth-context-dir"), q.get("berth-context-id")) {
+        (Some(d), Some(id)) if !d.is_empty() => Some((std::path::PathBuf::from(d), id.to_string())),
+        _ => None,
+    };
     Ok(Request {
         dockerfile,
+        in_place,
         shm_size,
         ulimits,
         quiet: q.bool("q"),
@@ -83,6 +92,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
             .unwrap_or_default(),
         opts: BuildOptions {
             context: std::path::PathBuf::new(),
+            context_origin: None,
             scratch: std::path::PathBuf::new(),
             build_args,
             target: q.get("target").filter(|t| !t.is_empty()).map(String::from),
@@ -111,7 +121,14 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
     Ok(
         respond("application/json", 0, OnError::JsonMessage, move |out| {
             let started = std::time::Instant::now();
-            let ctx = Context::unpack(&data_root.join("build"), body_reader(body))?;
+            let root = data_root.join("build");
+            let ctx = match &req.in_place {
+                Some((dir, id)) => {
+                    drop(body);
+                    Context::in_place(&root, dir, id, &req.dockerfile)?
+                }
+                None => Context::unpack(&root, body_reader(body))?,
+            };
             tracing::debug!(
                 us = started.elapsed().as_micros() as u64,
                 "build context unpacked"
@@ -125,6 +142,7 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                 ))
             })?;
             req.opts.context = ctx.dir().to_path_buf();
+            req.opts.context_origin = req.in_place.as_ref().map(|(d, _)| d.clone());
             req.opts.scratch = ctx.scratch().to_path_buf();
             let mut backend = EngineBackend::new(engine, handle, ctx.dir().to_path_buf());
             backend.network = req.network.clone();

@@ -143,6 +143,18 @@ impl ContextSpec {
     }
 }
 
+/// The context directory as an engine on this host may read it in place: its absolute path
+/// and `dev:ino`, which the engine checks it sees the same.
+pub fn identity(dir: &Path) -> Option<(String, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let abs = dir.canonicalize().ok()?;
+    let meta = std::fs::metadata(&abs).ok()?;
+    Some((
+        abs.to_str()?.to_string(),
+        format!("{}:{}", meta.dev(), meta.ino()),
+    ))
+}
+
 fn random_name() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

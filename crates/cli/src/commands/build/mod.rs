@@ -26,6 +26,9 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
         )));
     }
     let mut query: Vec<(String, String)> = Vec::new();
+    // The context: read in place by an engine on this host, else sent as a tar.
+    let mut in_place: Option<(String, String)> = None;
+    let mut spec_for_tar = None;
     let (body, dockerfile) = if args.context == "-" {
         if args.file.as_deref() == Some("-") {
             return Err(CliError::usage(
@@ -58,14 +61,11 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
         let spec =
             context::ContextSpec::new(std::path::Path::new(&args.context), args.file.as_deref())?;
         let dockerfile = spec.dockerfile.clone();
-        let (reader, writer) =
-            std::io::pipe().map_err(|e| CliError::general(format!("making a pipe: {e}")))?;
-        // 1 MiB rather than 64 KiB: a big context crosses it in far fewer wake-ups.
-        let _ = rustix::pipe::fcntl_setpipe_size(&writer, 1 << 20);
-        std::thread::spawn(move || {
-            let _ = spec.write(writer);
-        });
-        (body_from_blocking_reader(reader), dockerfile)
+        if matches!(client.host(), berth_api::Host::Unix(_)) && spec.extra_dockerfile.is_none() {
+            in_place = context::identity(&spec.dir);
+        }
+        spec_for_tar = Some(spec);
+        (berth_api::client::empty_body(), dockerfile)
     };
     query.push(("dockerfile".into(), dockerfile));
     for t in &args.tag {
@@ -164,7 +164,24 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
     query.push(("rm".into(), if args.rm { "1" } else { "0" }.into()));
     query.push(("networkmode".into(), args.network.clone()));
 
-    let mut stream = client.build(body, &query).await?;
+    let mut stream = match (&in_place, spec_for_tar) {
+        (Some((dir, id)), Some(spec)) => {
+            let mut q = query.clone();
+            q.push(("berth-context-dir".into(), dir.clone()));
+            q.push(("berth-context-id".into(), id.clone()));
+            match client.build(berth_api::client::empty_body(), &q).await {
+                Err(berth_api::client::ClientError::Api {
+                    status: 400,
+                    message,
+                }) if message.contains("berth-context-dir cannot be used") => {
+                    client.build(tar_body(spec)?, &query).await?
+                }
+                other => other?,
+            }
+        }
+        (None, Some(spec)) => client.build(tar_body(spec)?, &query).await?,
+        (_, None) => client.build(body, &query).await?,
+    };
     let mut id = None;
     let mut out = std::io::stdout();
     while let Some(msg) = stream.next().await {
@@ -285,6 +302,18 @@ async fn export(client: &Client, id: &str, output: &Output) -> CliResult {
     .await;
     let _ = client.container_remove(&created.id, true, true).await;
     result
+}
+
+/// The context directory as a tar, packed on a thread of its own as it is sent.
+fn tar_body(spec: context::ContextSpec) -> CliResult<berth_api::client::Body> {
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| CliError::general(format!("making a pipe: {e}")))?;
+    // 1 MiB rather than 64 KiB: a big context crosses it in far fewer wake-ups.
+    let _ = rustix::pipe::fcntl_setpipe_size(&writer, 1 << 20);
+    std::thread::spawn(move || {
+        let _ = spec.write(writer);
+    });
+    Ok(body_from_blocking_reader(reader))
 }
 
 /// A tar (plain or compressed) rather than a Dockerfile.
