@@ -5,6 +5,8 @@
 
 mod cache;
 mod copy;
+mod glob;
+mod hash;
 mod steps;
 
 pub use copy::context_path as context_file;
