@@ -668,3 +668,36 @@ fn add_downloads_urls_and_checks_their_digest() {
     assert_ne!(r.status, 0);
     assert_contains(&r.stderr, "digest mismatch");
 }
+
+#[test]
+fn a_context_tar_from_a_url_and_the_check_directive() {
+    let d = Daemon::with_busybox();
+    let mut tar = tar::Builder::new(Vec::new());
+    let dockerfile = b"# check=skip=all\nFROM busybox\nCOPY hello.txt /\n";
+    for (name, data) in [
+        ("Dockerfile", &dockerfile[..]),
+        ("hello.txt", &b"from a url\n"[..]),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, name, data).unwrap();
+    }
+    let body: &'static [u8] = Box::leak(tar.into_inner().unwrap().into_boxed_slice());
+    let port = serve(body);
+    let r = d.run(&[
+        "build",
+        "-t",
+        "remote:1",
+        &format!("http://127.0.0.1:{port}/ctx.tar"),
+    ]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_contains(&r.stdout, "check=skip=all");
+    assert_eq!(
+        d.ok(&["run", "--rm", "remote:1", "cat", "/hello.txt"]),
+        "from a url\n"
+    );
+    let r = d.run(&["build", "https://example.invalid/repo.git"]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "git");
+}

@@ -105,6 +105,12 @@ pub fn build(
     )
     .map_err(|e| BuildError(e.to_string()))?;
     let run = Build::new(&df, opts, backend, &build_args, &global)?;
+    if let Some(check) = &df.directives.check {
+        progress.stream(&format!(
+            "# check={}: Berth does not lint Dockerfiles; the directive is ignored\n",
+            check.value
+        ));
+    }
     let mut entries = Vec::new();
     let result = run.all(progress, &mut entries);
     // Steps that succeeded are remembered even when a later one failed, so a retry after

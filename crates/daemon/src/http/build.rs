@@ -30,6 +30,8 @@ fn json_map<T: serde::de::DeserializeOwned + Default>(q: &Query, key: &str) -> E
 
 struct Request {
     dockerfile: String,
+    /// `remote=`: the URL of a context tar, fetched by the engine.
+    remote: Option<String>,
     /// A context read in place: the client's directory and its `dev:ino`.
     in_place: Option<(std::path::PathBuf, String)>,
     shm_size: i64,
@@ -46,10 +48,13 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
         berth_store::Reference::parse_normalized(t)
             .map_err(|e| EngineError::invalid(format!("invalid reference format: {t}: {e}")))?;
     }
-    if q.get("remote").is_some_and(|r| !r.is_empty()) {
-        return Err(EngineError::invalid(
-            "building from a remote context (remote=) is not supported by Berth yet",
-        ));
+    let remote = q.get("remote").filter(|r| !r.is_empty()).map(String::from);
+    if let Some(r) = &remote {
+        if !(r.starts_with("http://") || r.starts_with("https://")) || r.ends_with(".git") {
+            return Err(EngineError::invalid(format!(
+                "remote context {r}: only the URL of a tar archive is supported by Berth (not git)"
+            )));
+        }
     }
     let dockerfile = q
         .get("dockerfile")
@@ -72,6 +77,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
     };
     Ok(Request {
         dockerfile,
+        remote,
         in_place,
         shm_size,
         ulimits,
@@ -127,7 +133,15 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                     drop(body);
                     Context::in_place(&root, dir, id, &req.dockerfile)?
                 }
-                None => Context::unpack(&root, body_reader(body))?,
+                None => match &req.remote {
+                    Some(url) => {
+                        drop(body);
+                        let tar =
+                            tokio::runtime::Handle::current().block_on(crate::fetch::fetch(url))?;
+                        Context::unpack(&root, tar)?
+                    }
+                    None => Context::unpack(&root, body_reader(body))?,
+                },
             };
             tracing::debug!(
                 us = started.elapsed().as_micros() as u64,

@@ -14,11 +14,12 @@ use crate::app::BuildArgs;
 use crate::error::{CliError, CliResult};
 
 pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
-    if args.context.contains("://") || args.context.starts_with("git@") {
+    if args.context.starts_with("git@") || args.context.ends_with(".git") {
         return Err(CliError::general(
-            "building from a URL context is not supported by Berth yet",
+            "building from a git repository is not supported by Berth yet",
         ));
     }
+    let remote = args.context.starts_with("http://") || args.context.starts_with("https://");
     if !matches!(args.progress.as_str(), "auto" | "plain" | "tty") {
         return Err(CliError::usage(format!(
             "invalid value {:?} for --progress: auto, plain or tty",
@@ -29,7 +30,14 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
     // The context: read in place by an engine on this host, else sent as a tar.
     let mut in_place: Option<(String, String)> = None;
     let mut spec_for_tar = None;
-    let (body, dockerfile) = if args.context == "-" {
+    let (body, dockerfile) = if remote {
+        // The engine fetches the context tar itself.
+        query.push(("remote".into(), args.context.clone()));
+        (
+            berth_api::client::empty_body(),
+            args.file.clone().unwrap_or_else(|| "Dockerfile".into()),
+        )
+    } else if args.context == "-" {
         if args.file.as_deref() == Some("-") {
             return Err(CliError::usage(
                 "invalid argument: can't use stdin for both build context and dockerfile",
