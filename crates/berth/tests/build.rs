@@ -701,3 +701,25 @@ fn a_context_tar_from_a_url_and_the_check_directive() {
     assert_ne!(r.status, 0);
     assert_contains(&r.stderr, "git");
 }
+
+#[test]
+fn run_binds_a_stage_read_only() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "bindfrom",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS tools\nRUN mkdir /tools && echo tool-data > /tools/data\n\
+             FROM busybox\nRUN --mount=type=bind,from=tools,source=/tools,target=/mnt cat /mnt/data > /out && ! touch /mnt/new 2>/dev/null\n",
+        )],
+    );
+    let r = build(&d, &dir, &["-t", "bindfrom:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        d.ok(&["run", "--rm", "bindfrom:1", "cat", "/out"]),
+        "tool-data\n"
+    );
+    let r = d.run(&["run", "--rm", "bindfrom:1", "ls", "/mnt/data"]);
+    assert_ne!(r.status, 0, "the bound stage is in the image");
+}

@@ -53,6 +53,14 @@ pub enum StepMount {
     },
     /// An empty tmpfs at `target`.
     Tmpfs { target: String, size: Option<u64> },
+    /// A path of an image's (or a stage's) root filesystem bound at `target`
+    /// (`--mount=type=bind,from=…`).
+    ImageBind {
+        image: String,
+        source: String,
+        target: String,
+        read_only: bool,
+    },
 }
 
 /// Where a COPY's sources are read from.

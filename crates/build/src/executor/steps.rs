@@ -197,9 +197,20 @@ impl<'a> StageState<'a> {
             match m.kind {
                 MountType::Bind => {
                     if let Some(from) = &m.from {
-                        return Err(BuildError(format!(
-                            "RUN --mount=type=bind,from={from}: binds from a stage or image are not supported by Berth yet"
-                        )));
+                        let image = match b.graph.find(from) {
+                            Some(i) => b
+                                .built(i)
+                                .map(|s| s.id)
+                                .ok_or_else(|| BuildError(format!("stage {from} was not built")))?,
+                            None => b.backend.image(from, None)?.id,
+                        };
+                        out.push(StepMount::ImageBind {
+                            image,
+                            source: m.source.clone().unwrap_or_else(|| "/".into()),
+                            target,
+                            read_only: m.readonly,
+                        });
+                        continue;
                     }
                     let source = super::copy::context_path(
                         &b.opts.context,

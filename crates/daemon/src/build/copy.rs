@@ -16,15 +16,15 @@ use berth_snapshot::{pack, unpack_at, PackOptions, PackWhiteouts, UnpackOptions,
 use super::EngineBackend;
 
 /// An active snapshot of the build's, released when dropped.
-struct Snapshot<'a> {
+pub(super) struct Snapshot<'a> {
     b: &'a EngineBackend,
     key: String,
-    root: File,
+    pub root: File,
 }
 
 impl<'a> Snapshot<'a> {
     /// A writable snapshot over `image`'s layers (none for scratch).
-    fn over(b: &'a EngineBackend, image: &str) -> Result<Snapshot<'a>, BackendError> {
+    pub fn over(b: &'a EngineBackend, image: &str) -> Result<Snapshot<'a>, BackendError> {
         let lowers: Vec<String> = if image.is_empty() {
             Vec::new()
         } else {

@@ -22,7 +22,29 @@ pub(super) fn run(
         ));
     }
     let parent_config = b.run_config(&step.parent)?;
-    let request = create_request(b, step);
+    // The images `--mount=type=bind,from=` reads, each under a snapshot held for the step.
+    let mut held = Vec::new();
+    let mut image_binds = Vec::new();
+    for m in &step.mounts {
+        if let StepMount::ImageBind { image, source, .. } = m {
+            let snap = super::copy::Snapshot::over(b, image)?;
+            let found = berth_runtime::linux::paths::open_in_root(
+                &snap.root,
+                std::path::Path::new(source),
+                berth_runtime::linux::paths::Create::Nothing,
+            )
+            .map_err(|e| BackendError(format!("--mount=type=bind,from: {source}: {e}")))?;
+            // The path the kernel resolved, inside the snapshot: what the bind mounts.
+            let real = std::fs::read_link(format!(
+                "/proc/self/fd/{}",
+                std::os::fd::AsRawFd::as_raw_fd(&found)
+            ))
+            .map_err(|e| BackendError(format!("--mount=type=bind,from: {source}: {e}")))?;
+            image_binds.push(real);
+            held.push(snap);
+        }
+    }
+    let request = create_request(b, step, &image_binds);
     let containers = b.engine.containers.clone();
     let id = containers
         .create(CreateOptions {
@@ -101,12 +123,18 @@ pub(super) fn run(
     if let Err(e) = removed {
         tracing::warn!(container = %id, error = %e.message, "removing a build step's container");
     }
+    drop(held);
     outcome
 }
 
 /// The step's container: the command with the image's entrypoint cleared, the step's
 /// environment on top of the image's, its network and mounts.
-fn create_request(b: &EngineBackend, step: &RunStep) -> ContainerCreateRequest {
+fn create_request(
+    b: &EngineBackend,
+    step: &RunStep,
+    image_binds: &[std::path::PathBuf],
+) -> ContainerCreateRequest {
+    let mut image_binds = image_binds.iter();
     let network = match step.network.as_str() {
         "" | "default" => b.network.clone(),
         other => other.to_string(),
@@ -131,6 +159,19 @@ fn create_request(b: &EngineBackend, step: &RunStep) -> ContainerCreateRequest {
                 read_only: *read_only,
                 ..Default::default()
             }),
+            StepMount::ImageBind {
+                target, read_only, ..
+            } => {
+                if let Some(source) = image_binds.next() {
+                    mounts.push(Mount {
+                        kind: "bind".into(),
+                        source: source.display().to_string(),
+                        target: target.clone(),
+                        read_only: *read_only,
+                        ..Default::default()
+                    });
+                }
+            }
             StepMount::Tmpfs { target, size } => match size {
                 Some(size) => mounts.push(Mount {
                     kind: "tmpfs".into(),
