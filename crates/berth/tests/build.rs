@@ -723,3 +723,45 @@ fn run_binds_a_stage_read_only() {
     let r = d.run(&["run", "--rm", "bindfrom:1", "ls", "/mnt/data"]);
     assert_ne!(r.status, 0, "the bound stage is in the image");
 }
+
+#[test]
+fn an_added_tar_cannot_write_outside_the_image() {
+    let d = Daemon::with_busybox();
+    let dir = d.dir.path().join("evil");
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = d.dir.path().join("escaped");
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        // Raw names, as a hostile archive would carry them.
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        tar.append(&h, data).unwrap();
+    };
+    let up = format!("../../../../../../..{}", marker.display());
+    add(&up, b"up");
+    add(&marker.display().to_string(), b"abs");
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    link.set_mode(0o777);
+    tar.append_link(&mut link, "lnk", marker.parent().unwrap()).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.as_gnu_mut().unwrap().name[..12].copy_from_slice(b"lnk/escaped2");
+    h.set_cksum();
+    tar.append(&h, &b"link"[..]).unwrap();
+    std::fs::write(dir.join("evil.tar"), tar.into_inner().unwrap()).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nADD evil.tar /x/\n").unwrap();
+    let r = build(&d, &dir, &["-t", "evil:1"]);
+    // Whether refused or kept inside, nothing lands outside the image.
+    assert!(!marker.exists(), "{}{}", r.stdout, r.stderr);
+    assert!(!d.dir.path().join("escaped2").exists(), "{}{}", r.stdout, r.stderr);
+    if r.status == 0 {
+        let inside = d.ok(&["run", "--rm", "evil:1", "find", "/x"]);
+        assert_contains(&inside, "/x");
+    }
+}
