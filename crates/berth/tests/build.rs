@@ -747,7 +747,8 @@ fn an_added_tar_cannot_write_outside_the_image() {
     link.set_entry_type(tar::EntryType::Symlink);
     link.set_size(0);
     link.set_mode(0o777);
-    tar.append_link(&mut link, "lnk", marker.parent().unwrap()).unwrap();
+    tar.append_link(&mut link, "lnk", marker.parent().unwrap())
+        .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_size(4);
     h.set_mode(0o644);
@@ -759,7 +760,12 @@ fn an_added_tar_cannot_write_outside_the_image() {
     let r = build(&d, &dir, &["-t", "evil:1"]);
     // Whether refused or kept inside, nothing lands outside the image.
     assert!(!marker.exists(), "{}{}", r.stdout, r.stderr);
-    assert!(!d.dir.path().join("escaped2").exists(), "{}{}", r.stdout, r.stderr);
+    assert!(
+        !d.dir.path().join("escaped2").exists(),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
     if r.status == 0 {
         let inside = d.ok(&["run", "--rm", "evil:1", "find", "/x"]);
         assert_contains(&inside, "/x");

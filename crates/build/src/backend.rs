@@ -141,6 +141,12 @@ pub trait Backend: Sync {
     /// Records cache entries (`key`, image ID) made by a build.
     fn remember(&self, entries: &[(String, String)]) -> Result<(), BackendError>;
 
+    /// A note a build left under `key` (a COPY's file list), for the next build.
+    fn note(&self, key: &str) -> Option<String>;
+
+    /// Keeps notes (`key`, text) for later builds.
+    fn remember_notes(&self, notes: &[(String, String)]) -> Result<(), BackendError>;
+
     /// Names the final image.
     fn tag(&self, id: &str, names: &[String]) -> Result<(), BackendError>;
 

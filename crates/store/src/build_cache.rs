@@ -11,6 +11,8 @@ use crate::images::db_err;
 use crate::{Digest, MetadataError};
 
 const BUILD_CACHE: TableDefinition<&str, &str> = TableDefinition::new("build_cache");
+/// Notes builds leave for later ones (the files a COPY read, to tell why it missed).
+const BUILD_NOTES: TableDefinition<&str, &str> = TableDefinition::new("build_notes");
 
 #[derive(Debug)]
 pub struct BuildCache {
@@ -22,6 +24,7 @@ impl BuildCache {
     pub fn open(db: Arc<Database>) -> Result<BuildCache, MetadataError> {
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(BUILD_CACHE).map_err(db_err)?;
+        tx.open_table(BUILD_NOTES).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         Ok(BuildCache { db })
     }
@@ -54,6 +57,31 @@ impl BuildCache {
                 table
                     .insert(key.as_str(), id.to_string().as_str())
                     .map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// The note under `key`.
+    pub fn note(&self, key: &str) -> Result<Option<String>, MetadataError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let table = tx.open_table(BUILD_NOTES).map_err(db_err)?;
+        Ok(table
+            .get(key)
+            .map_err(db_err)?
+            .map(|v| v.value().to_string()))
+    }
+
+    /// Keeps notes, replacing older ones under the same keys.
+    pub fn put_notes(&self, notes: &[(String, String)]) -> Result<(), MetadataError> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = tx.open_table(BUILD_NOTES).map_err(db_err)?;
+            for (k, v) in notes {
+                table.insert(k.as_str(), v.as_str()).map_err(db_err)?;
             }
         }
         tx.commit().map_err(db_err)

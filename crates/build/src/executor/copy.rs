@@ -3,6 +3,7 @@
 //! the files read — their bytes, modes and names, not their timestamps, so a touched but
 //! unchanged file still hits.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -383,12 +384,15 @@ fn write_step(
     };
     let mut items = Vec::new();
     let mut hashes = Vec::new();
+    // Each file read, by its path in the step's sources, with its digest: what tells a miss's
+    // reason next time.
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
     for src in &paths {
         let p = &src.path;
         let (hash, extract) = match (&from, src.scratch) {
             (_, true) => {
                 let host = context_path(&b.opts.scratch, p)?;
-                (content_hash(&host)?, false)
+                (Some(content_hash(&host)?), false)
             }
             (CopyFrom::Context(ctx), false) => {
                 let host = context_path(ctx, p)?;
@@ -399,10 +403,30 @@ fn write_step(
                     Some(origin) => content_hash_remembered(&host, ctx, origin)?,
                     None => content_hash(&host)?,
                 };
-                (hash, extract)
+                (Some(hash), extract)
             }
             // An image's content is fixed by its ID.
-            (CopyFrom::Image(id), false) => (format!("{id}:{p}"), false),
+            (CopyFrom::Image(_), false) => (None, false),
+        };
+        let shown = p
+            .strip_prefix("exclude/")
+            .and_then(|r| r.split_once('/').map(|(_, r)| r))
+            .filter(|_| src.scratch)
+            .unwrap_or(p);
+        let hash = match (hash, &from) {
+            (Some(h), _) => {
+                for (rel, d) in &h.entries {
+                    let name = if rel.is_empty() {
+                        shown.to_string()
+                    } else {
+                        format!("{shown}/{rel}")
+                    };
+                    files.insert(name, d.clone());
+                }
+                h.digest
+            }
+            (None, CopyFrom::Image(id)) => format!("{id}:{p}"),
+            (None, CopyFrom::Context(_)) => String::new(),
         };
         let item_dest = if parents {
             // The source's own path under the destination (an --exclude copy's original).
@@ -437,6 +461,25 @@ fn write_step(
         state.image = hit;
         return Ok(());
     }
+    // The same step on the same parent, whatever the files' content: where the last build
+    // of it left its file list.
+    let shape = cache::key(
+        &state.image.id,
+        &format!("{what} files"),
+        &[format!("{items:?}")],
+    );
+    if !b.opts.no_cache {
+        if let Some(reason) = b
+            .backend
+            .note(&shape)
+            .and_then(|prev| serde_json::from_str::<BTreeMap<String, String>>(&prev).ok())
+            .and_then(|prev| miss_reason(&prev, &files))
+        {
+            out.say(&format!(" ---> cache miss: {reason}\n"));
+        }
+    }
+    out.notes
+        .push((shape, serde_json::to_string(&files).unwrap_or_default()));
     let image = b.backend.copy(&CopyStep {
         parent: state.image.clone(),
         from,
@@ -448,6 +491,34 @@ fn write_step(
     b.made(out, key, &image);
     state.image = image;
     Ok(())
+}
+
+/// Why the files of a step differ from its last build's: the first few changed, added or
+/// removed, as `app.txt changed`.
+fn miss_reason(prev: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Option<String> {
+    let mut why: Vec<String> = Vec::new();
+    for (path, digest) in now {
+        match prev.get(path) {
+            Some(d) if d == digest => {}
+            Some(_) => why.push(format!("{path} changed")),
+            None => why.push(format!("{path} added")),
+        }
+    }
+    why.extend(
+        prev.keys()
+            .filter(|p| !now.contains_key(*p))
+            .map(|p| format!("{p} removed")),
+    );
+    if why.is_empty() {
+        return None;
+    }
+    let more = why.len().saturating_sub(3);
+    why.truncate(3);
+    let mut text = why.join(", ");
+    if more > 0 {
+        text += &format!(" and {more} more");
+    }
+    Some(text)
 }
 
 /// Whether a context file is a tar archive (plain, gzip, bzip2, xz or zstd), which ADD

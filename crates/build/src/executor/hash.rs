@@ -14,8 +14,16 @@ use super::BuildError;
 
 /// A digest of a file or tree: names, types, modes, sizes, contents and link targets — not
 /// timestamps or owners.
-pub fn content_hash(path: &Path) -> Result<String, BuildError> {
+pub fn content_hash(path: &Path) -> Result<Hashed, BuildError> {
     hash_tree(path, None)
+}
+
+/// A tree's digest, and each of its entries' own (by path under the tree), which tell what
+/// changed between two builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hashed {
+    pub digest: String,
+    pub entries: Vec<(String, String)>,
 }
 
 /// The same digest, with each file's content digest remembered between builds by the
@@ -30,27 +38,35 @@ pub fn content_hash_remembered(
     path: &Path,
     shown: &Path,
     origin: &Path,
-) -> Result<String, BuildError> {
+) -> Result<Hashed, BuildError> {
     hash_tree(path, Some((shown, origin)))
 }
 
 /// Where a file shown under the first directory really is: under the second.
 type Origin<'a> = Option<(&'a Path, &'a Path)>;
 
-fn hash_tree(path: &Path, remember: Origin<'_>) -> Result<String, BuildError> {
+fn hash_tree(path: &Path, remember: Origin<'_>) -> Result<Hashed, BuildError> {
     let mut h = Sha256::new();
-    hash_into(&mut h, path, Path::new(""), remember)?;
-    Ok(format!("{:x}", h.finalize()))
+    let mut entries = Vec::new();
+    hash_into(&mut h, path, Path::new(""), remember, &mut entries)?;
+    Ok(Hashed {
+        digest: format!("{:x}", h.finalize()),
+        entries,
+    })
 }
 
 fn hash_into(
-    h: &mut Sha256,
+    tree: &mut Sha256,
     path: &Path,
     rel: &Path,
     remember: Origin<'_>,
+    entries: &mut Vec<(String, String)>,
 ) -> Result<(), BuildError> {
     let failed = |e: std::io::Error| BuildError(format!("reading {}: {e}", path.display()));
     let meta = fs::symlink_metadata(path).map_err(failed)?;
+    // The entry's own digest goes into the tree's and into the list.
+    let mut own = Sha256::new();
+    let h = &mut own;
     h.update(rel.as_os_str().as_encoded_bytes());
     h.update([0]);
     h.update(meta.permissions().mode().to_le_bytes());
@@ -70,9 +86,13 @@ fn hash_into(
             .filter_map(|e| e.ok().map(|e| e.file_name()))
             .collect();
         names.sort();
+        let head = own.finalize();
+        tree.update(head);
+        entries.push((rel.to_string_lossy().into_owned(), format!("{head:x}")));
         for n in names {
-            hash_into(h, &path.join(&n), &rel.join(&n), remember)?;
+            hash_into(tree, &path.join(&n), &rel.join(&n), remember, entries)?;
         }
+        return Ok(());
     } else if ft.is_file() {
         h.update(b"F");
         h.update(meta.size().to_le_bytes());
@@ -86,6 +106,9 @@ fn hash_into(
     } else {
         h.update(b"O");
     }
+    let digest = own.finalize();
+    tree.update(digest);
+    entries.push((rel.to_string_lossy().into_owned(), format!("{digest:x}")));
     Ok(())
 }
 
@@ -167,7 +190,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         fs::write(&f, "one").unwrap();
-        let first = content_hash(dir.path()).unwrap();
+        let first = content_hash(dir.path()).unwrap().digest;
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
         fs::File::options()
             .write(true)
@@ -175,9 +198,18 @@ mod tests {
             .unwrap()
             .set_modified(later)
             .unwrap();
-        assert_eq!(content_hash(dir.path()).unwrap(), first);
+        assert_eq!(content_hash(dir.path()).unwrap().digest, first);
         fs::write(&f, "two").unwrap();
-        assert_ne!(content_hash(dir.path()).unwrap(), first);
+        let second = content_hash(dir.path()).unwrap();
+        assert_ne!(second.digest, first);
+        assert_eq!(
+            second
+                .entries
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>(),
+            ["", "a.txt"]
+        );
     }
 
     #[test]

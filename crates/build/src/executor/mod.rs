@@ -76,6 +76,9 @@ impl From<crate::backend::BackendError> for BuildError {
     }
 }
 
+/// What marks a note among a stage's cache entries on their way out.
+const NOTE: &str = "note:";
+
 /// Builds `dockerfile` (its text; `name` for error messages); returns the final image's ID.
 pub fn build(
     dockerfile: &str,
@@ -115,7 +118,15 @@ pub fn build(
     let result = run.all(progress, &mut entries);
     // Steps that succeeded are remembered even when a later one failed, so a retry after
     // a fix starts where it failed.
-    let remembered = backend.remember(&entries);
+    let (notes, entries): (Vec<_>, Vec<_>) =
+        entries.into_iter().partition(|(k, _)| k.starts_with(NOTE));
+    let notes: Vec<(String, String)> = notes
+        .into_iter()
+        .map(|(k, v)| (k[NOTE.len()..].to_string(), v))
+        .collect();
+    let remembered = backend
+        .remember(&entries)
+        .and_then(|()| backend.remember_notes(&notes));
     let id = result?;
     remembered?;
     if !opts.tags.is_empty() {
@@ -146,6 +157,8 @@ pub(super) struct StageOut<'p> {
     live: Option<&'p mut dyn Progress>,
     buffer: String,
     entries: Vec<(String, String)>,
+    /// Notes for the next build (a COPY's file list, for telling why it missed).
+    notes: Vec<(String, String)>,
 }
 
 impl<'a> Build<'a> {
@@ -234,9 +247,11 @@ impl<'a> Build<'a> {
                     live: Some(&mut *progress),
                     buffer: String::new(),
                     entries: Vec::new(),
+                    notes: Vec::new(),
                 };
                 let built = self.stage(*only, &mut out);
                 entries.append(&mut out.entries);
+                entries.extend(out.notes.drain(..).map(|(k, v)| (format!("{NOTE}{k}"), v)));
                 self.finish_stage(*only, built?);
                 continue;
             }
@@ -255,9 +270,16 @@ impl<'a> Build<'a> {
                                 live: None,
                                 buffer: String::new(),
                                 entries: Vec::new(),
+                                notes: Vec::new(),
                             };
                             let r = self.stage(i, &mut out);
-                            (i, r, out.buffer, out.entries)
+                            let mut made = out.entries;
+                            made.extend(
+                                out.notes
+                                    .into_iter()
+                                    .map(|(k, v)| (format!("{NOTE}{k}"), v)),
+                            );
+                            (i, r, out.buffer, made)
                         })
                     })
                     .collect();
@@ -293,6 +315,7 @@ impl<'a> Build<'a> {
             live: Some(&mut *progress),
             buffer: String::new(),
             entries: Vec::new(),
+            notes: Vec::new(),
         };
         if !self.opts.labels.is_empty() {
             let labels = self

@@ -199,6 +199,17 @@ impl Backend for EngineBackend {
             .map_err(|e| BackendError(e.to_string()))
     }
 
+    fn note(&self, key: &str) -> Option<String> {
+        self.images().build_cache().note(key).ok().flatten()
+    }
+
+    fn remember_notes(&self, notes: &[(String, String)]) -> Result<(), BackendError> {
+        self.images()
+            .build_cache()
+            .put_notes(notes)
+            .map_err(|e| BackendError(e.to_string()))
+    }
+
     fn download(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError> {
         self.fetch_to(url, dest)
     }
