@@ -7,6 +7,7 @@ mod cache;
 mod copy;
 mod glob;
 mod hash;
+mod sources;
 mod steps;
 
 pub use copy::context_path as context_file;
