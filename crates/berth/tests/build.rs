@@ -771,3 +771,55 @@ fn an_added_tar_cannot_write_outside_the_image() {
         assert_contains(&inside, "/x");
     }
 }
+
+#[test]
+fn the_config_and_history_are_docker_s() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "config",
+        &[(
+            "Dockerfile",
+            "FROM busybox\n\
+             ENV PATH=/usr/local/bin:/bin A=\"one two\"\n\
+             VOLUME [\"/data\", \"/logs\"]\n\
+             STOPSIGNAL SIGUSR1\n\
+             HEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD [\"true\"]\n\
+             SHELL [\"/bin/sh\", \"-x\", \"-c\"]\n\
+             ONBUILD RUN echo child\n\
+             ENTRYPOINT [\"/bin/echo\"]\n\
+             CMD hello\n\
+             RUN echo layered > /l\n",
+        )],
+    );
+    let r = build(&d, &dir, &["-t", "cfg:1"]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    let f = "{{json .Config.Env}}|{{json .Config.Volumes}}|{{.Config.StopSignal}}|{{json .Config.Shell}}|{{json .Config.OnBuild}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}";
+    let got = d.ok(&["image", "inspect", "-f", f, "cfg:1"]);
+    assert_eq!(
+        got.trim(),
+        r#"["PATH=/usr/local/bin:/bin","A=one two"]|{"/data":{},"/logs":{}}|SIGUSR1|["/bin/sh","-x","-c"]|["RUN echo child"]|["/bin/echo"]|["/bin/sh","-x","-c","hello"]"#
+    );
+    let hc = "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Timeout}} {{.Config.Healthcheck.Retries}}";
+    assert_eq!(
+        d.ok(&["image", "inspect", "-f", hc, "cfg:1"]).trim(),
+        r#"["CMD","true"] 5000000000 2000000000 4"#
+    );
+    // Metadata steps add empty layers; the RUN adds one with content.
+    let history = d.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.Size}}|{{.CreatedBy}}",
+        "cfg:1",
+    ]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert!(lines[0].contains("echo layered"), "{history}");
+    assert!(!lines[0].starts_with("0B"), "{history}");
+    assert!(
+        lines[1].starts_with("0B|/bin/sh -c #(nop) CMD hello"),
+        "{history}"
+    );
+    // ENTRYPOINT's exec form gets CMD's shell form as its arguments, as with docker.
+    assert_eq!(d.ok(&["run", "--rm", "cfg:1"]), "/bin/sh -x -c hello\n");
+}
