@@ -823,3 +823,34 @@ fn the_config_and_history_are_docker_s() {
     // ENTRYPOINT's exec form gets CMD's shell form as its arguments, as with docker.
     assert_eq!(d.ok(&["run", "--rm", "cfg:1"]), "/bin/sh -x -c hello\n");
 }
+
+#[test]
+fn on_a_terminal_each_step_is_one_line() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "tty",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo step-output-here\nENV A=1\n",
+        )],
+    );
+    for expect_cached in [false, true] {
+        let mut cmd = d.cli();
+        cmd.args(["build", "-t", "tty:1", dir.to_str().unwrap()]);
+        let mut t = common::pty::Terminal::spawn(cmd, 30, 120);
+        t.expect("=> [2/3] RUN echo step-output-here");
+        t.expect("=> built ");
+        t.expect("=> tagged tty:1");
+        assert_eq!(t.wait(), 0);
+        let seen = String::from_utf8_lossy(&t.seen).into_owned();
+        assert_eq!(seen.contains("CACHED"), expect_cached, "{seen}");
+        assert!(!seen.contains("Step 2/3"), "{seen}");
+    }
+    // --progress=plain on a terminal keeps docker's classic lines.
+    let mut cmd = d.cli();
+    cmd.args(["build", "--progress=plain", dir.to_str().unwrap()]);
+    let mut t = common::pty::Terminal::spawn(cmd, 30, 120);
+    t.expect("Step 2/3 : RUN echo step-output-here");
+    assert_eq!(t.wait(), 0);
+}

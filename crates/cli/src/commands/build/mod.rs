@@ -3,9 +3,10 @@
 //! image ID, `--iidfile` writes it.
 
 mod context;
+mod display;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use berth_api::client::{body_from_blocking_reader, bytes_body};
 use berth_api::Client;
@@ -191,16 +192,22 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
         (_, None) => client.build(body, &query).await?,
     };
     let mut id = None;
-    let mut out = std::io::stdout();
+    let mut shown = display::Display::new(&args.progress, args.quiet);
     while let Some(msg) = stream.next().await {
-        let msg = msg?;
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) => {
+                shown.finish(true);
+                return Err(e.into());
+            }
+        };
         if let Some(err) = msg
             .error_detail
             .as_ref()
             .map(|d| d.message.clone())
             .or(msg.error.clone())
         {
-            let _ = out.flush();
+            shown.finish(true);
             return Err(CliError::general(err));
         }
         if let Some(aux) = &msg.aux {
@@ -209,10 +216,10 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
             }
         }
         if let (Some(text), false) = (&msg.stream, args.quiet) {
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+            shown.text(text);
         }
     }
+    shown.finish(false);
     let id = id.ok_or_else(|| CliError::general("the build ended without an image"))?;
     if args.quiet {
         println!("{id}");
