@@ -113,7 +113,7 @@ impl Live {
             return;
         }
         let Some((header, _, cached, tail)) = &mut self.step else {
-            let _ = self.multi.println(line.to_string());
+            let _ = self.multi.println(line);
             return;
         };
         if line == " ---> Using cache" {
