@@ -854,3 +854,53 @@ fn on_a_terminal_each_step_is_one_line() {
     t.expect("Step 2/3 : RUN echo step-output-here");
     assert_eq!(t.wait(), 0);
 }
+
+#[test]
+fn source_date_epoch_makes_the_same_image_every_time() {
+    let d = Daemon::with_busybox();
+    let dir = context(
+        &d,
+        "repro",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox\nCOPY f.txt /f.txt\nRUN echo made > /made && touch /made\n",
+            ),
+            ("f.txt", "same\n"),
+        ],
+    );
+    let args = [
+        "--no-cache",
+        "-q",
+        "--build-arg",
+        "SOURCE_DATE_EPOCH=1700000000",
+    ];
+    let first = build(&d, &dir, &args);
+    assert_eq!(first.status, 0, "{}{}", first.stdout, first.stderr);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let later = std::time::SystemTime::now();
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("f.txt"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let second = build(&d, &dir, &args);
+    assert_eq!(second.status, 0, "{}", second.stderr);
+    assert_eq!(
+        first.stdout.trim(),
+        second.stdout.trim(),
+        "two builds gave two images"
+    );
+    let created = d.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Created}}",
+        first.stdout.trim(),
+    ]);
+    assert!(created.starts_with("2023-11-14T22:13:20"), "{created}");
+    let r = build(&d, &dir, &["--build-arg", "SOURCE_DATE_EPOCH=soon"]);
+    assert_ne!(r.status, 0);
+    assert_contains(&r.stderr, "SOURCE_DATE_EPOCH");
+}

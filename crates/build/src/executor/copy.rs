@@ -311,7 +311,7 @@ fn write_step(
         hashes.push(hash);
     }
     let what = if add { "ADD" } else { "COPY" };
-    let key = cache::key(
+    let key = b.step_key(
         &state.image.id,
         what,
         &[

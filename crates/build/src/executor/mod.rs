@@ -342,6 +342,19 @@ impl<'a> Build<'a> {
         Ok(last.id)
     }
 
+    /// A step's cache key. A build with `SOURCE_DATE_EPOCH` makes images of that time, so
+    /// its steps are cached apart from others'.
+    pub(super) fn step_key(&self, parent: &str, what: &str, extra: &[String]) -> String {
+        match self.build_args.get("SOURCE_DATE_EPOCH") {
+            Some(epoch) => {
+                let mut with = extra.to_vec();
+                with.push(format!("SOURCE_DATE_EPOCH={epoch}"));
+                cache::key(parent, what, &with)
+            }
+            None => cache::key(parent, what, extra),
+        }
+    }
+
     fn finish_stage(&self, index: usize, image: Image) {
         self.stages
             .lock()
@@ -400,7 +413,7 @@ impl<'a> Build<'a> {
         change: crate::instruction::Instruction,
         created_by: &str,
     ) -> Result<Image, BuildError> {
-        let key = cache::key(&parent.id, &format!("{change:?}"), &[]);
+        let key = self.step_key(&parent.id, &format!("{change:?}"), &[]);
         if let Some(hit) = self.cached(out, &key) {
             return Ok(hit);
         }

@@ -145,7 +145,7 @@ impl<'a> StageState<'a> {
             Some(crate::dockerfile::Network::None) => "none",
             Some(crate::dockerfile::Network::Host) => "host",
         };
-        let key = cache::key(
+        let key = b.step_key(
             &self.image.id,
             "RUN",
             &[

@@ -97,7 +97,7 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
         crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
     std::thread::scope(|s| {
         let packer = s.spawn(|| {
-            let r = layers.write_diff(&target.key, &mut writer);
+            let r = layers.write_diff_clamped(&target.key, &mut writer, b.clamp());
             drop(writer);
             r
         });
@@ -177,6 +177,7 @@ fn copy_item(
         let packer = s.spawn(|| {
             let opts = PackOptions {
                 whiteouts: PackWhiteouts::Oci,
+                clamp_mtime: None,
             };
             let r = pack(
                 src_dir.as_fd(),

@@ -35,6 +35,9 @@ pub struct EngineBackend {
     pub extra_hosts: Vec<String>,
     /// Where the context is extracted (for bind mounts from it).
     pub context_dir: std::path::PathBuf,
+    /// `SOURCE_DATE_EPOCH` (a build arg): the time of every image the build makes and the
+    /// latest time in its layers, so a build gives the same bytes whenever it runs.
+    pub epoch: Option<i64>,
     /// `--shm-size` and `--ulimit` for RUN steps.
     pub shm_size: i64,
     pub ulimits: Vec<berth_api::types::Ulimit>,
@@ -59,6 +62,7 @@ impl EngineBackend {
             network: "default".into(),
             extra_hosts: Vec::new(),
             context_dir,
+            epoch: None,
             shm_size: 0,
             ulimits: Vec::new(),
         }
@@ -125,12 +129,20 @@ impl EngineBackend {
                 diff,
                 CommitImage {
                     parent: parent_id,
-                    container_id,
+                    // Which container made a layer is no part of a reproducible image.
+                    container_id: if self.epoch.is_some() {
+                        String::new()
+                    } else {
+                        container_id
+                    },
                     config,
                     container_config,
                     author: String::new(),
                     comment: String::new(),
                     created_by: created_by.to_string(),
+                    created: self
+                        .epoch
+                        .and_then(|e| chrono::DateTime::from_timestamp(e, 0)),
                     name: None,
                 },
             )
@@ -224,6 +236,11 @@ impl Backend for EngineBackend {
 }
 
 impl EngineBackend {
+    /// The latest time a layer of this build may hold.
+    pub(super) fn clamp(&self) -> Option<u64> {
+        self.epoch.and_then(|e| u64::try_from(e).ok())
+    }
+
     fn fetch_to(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError> {
         let mut body = self
             .handle

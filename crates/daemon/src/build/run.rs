@@ -88,7 +88,7 @@ pub(super) fn run(
                 crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
             std::thread::scope(|s| {
                 let packer = s.spawn(|| {
-                    let r = layers.write_diff(&id, &mut writer);
+                    let r = layers.write_diff_clamped(&id, &mut writer, b.clamp());
                     drop(writer);
                     r
                 });

@@ -83,6 +83,7 @@ impl ContainerService {
             author: opts.author,
             comment: opts.comment,
             created_by: String::new(),
+            created: None,
             name,
         };
         let layers = self.images.layers();

@@ -162,6 +162,20 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
             backend.network = req.network.clone();
             backend.extra_hosts = req.extra_hosts.clone();
             backend.shm_size = req.shm_size;
+            backend.epoch = req
+                .opts
+                .build_args
+                .get("SOURCE_DATE_EPOCH")
+                .cloned()
+                .flatten()
+                .map(|v| {
+                    v.parse::<i64>().map_err(|_| {
+                        EngineError::invalid(format!(
+                            "invalid SOURCE_DATE_EPOCH {v:?}: seconds since 1970"
+                        ))
+                    })
+                })
+                .transpose()?;
             backend.ulimits = req.ulimits.clone();
             let quiet = req.quiet;
             let cancel = req.opts.cancel.clone();

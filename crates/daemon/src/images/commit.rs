@@ -29,6 +29,8 @@ pub struct CommitImage {
     pub comment: String,
     /// What made the layer, for `history` (a build step's instruction).
     pub created_by: String,
+    /// The image's creation time, when not now (a build's `SOURCE_DATE_EPOCH`).
+    pub created: Option<chrono::DateTime<Utc>>,
     pub name: Option<Reference>,
 }
 
@@ -59,7 +61,7 @@ impl ImageService {
             diff_ids.push(layer.diff_id.clone());
             layers.push(layer);
         }
-        let now = Utc::now();
+        let now = req.created.unwrap_or_else(Utc::now);
         let mut history = parent.history.clone();
         history.push(History {
             created: Some(now),

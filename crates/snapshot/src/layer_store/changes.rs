@@ -261,9 +261,20 @@ impl LayerStore {
     /// overlayfs whiteouts turned into OCI ones. An unchanged container gives an empty
     /// archive (docker's empty layer).
     pub fn write_diff(&self, key: &str, out: &mut dyn Write) -> Result<PackStats, LayerError> {
+        self.write_diff_clamped(key, out, None)
+    }
+
+    /// [`LayerStore::write_diff`] with no entry's time later than `clamp_mtime`.
+    pub fn write_diff_clamped(
+        &self,
+        key: &str,
+        out: &mut dyn Write,
+        clamp_mtime: Option<u64>,
+    ) -> Result<PackStats, LayerError> {
         let upper = self.upper_fd(key)?;
         let opts = PackOptions {
             whiteouts: PackWhiteouts::Oci,
+            clamp_mtime,
         };
         Ok(pack(upper.as_fd(), b".", b"", &opts, out)?)
     }

@@ -42,6 +42,9 @@ pub enum PackWhiteouts {
 #[derive(Debug, Clone, Default)]
 pub struct PackOptions {
     pub whiteouts: PackWhiteouts,
+    /// No entry newer than this (seconds since the epoch): `SOURCE_DATE_EPOCH`, for layers
+    /// that are the same bytes whenever they are built.
+    pub clamp_mtime: Option<u64>,
 }
 
 /// What a pack wrote.
@@ -141,6 +144,17 @@ impl Packer<'_> {
         pax: &[(&str, &[u8])],
     ) -> Result<(), PackError> {
         self.stats.entries += 1;
+        let clamped;
+        let attrs = match self.opts.clamp_mtime {
+            Some(max) if attrs.mtime > max => {
+                clamped = Attrs {
+                    mtime: max,
+                    ..*attrs
+                };
+                &clamped
+            }
+            _ => attrs,
+        };
         write_header(self.out, kind, name, link, attrs, pax).map_err(PackError::Write)
     }
 
