@@ -90,13 +90,26 @@ fn conflicts(taken: &Taken, proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> bo
         .any(|(p, i, n)| *p == proto && *n == port && (i.is_none() || ip.is_none() || *i == ip))
 }
 
-/// Whether the host has a socket on that port already (docker's proxy would fail to bind).
+/// Whether the host has a socket on that port already (docker's proxy would fail to bind):
+/// a bind is tried and undone. The socket is bound only, not listened on, with the address
+/// reuse a listener would set (a port only in TIME_WAIT is free), which takes a third fewer
+/// system calls than a listener; a start publishing hundreds of ports pays it per port.
 fn host_free(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> bool {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let addr = SocketAddrV4::new(ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
-    match proto {
-        Proto::Tcp => TcpListener::bind(addr).is_ok(),
-        Proto::Udp => UdpSocket::bind(addr).is_ok(),
+    let kind = match proto {
+        Proto::Tcp => SocketType::STREAM,
+        Proto::Udp => SocketType::DGRAM,
+    };
+    let Ok(sock) = rustix::net::socket_with(AddressFamily::INET, kind, SocketFlags::CLOEXEC, None)
+    else {
+        // No socket to try with: let the start go on; a taken port shows up at connect.
+        return true;
+    };
+    if proto == Proto::Tcp {
+        let _ = rustix::net::sockopt::set_socket_reuseaddr(&sock, true);
     }
+    rustix::net::bind(&sock, &std::net::SocketAddr::V4(addr)).is_ok()
 }
 
 /// A free port the kernel picks from its ephemeral range, not published by anyone else.
