@@ -93,28 +93,13 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
     layers
         .unmount(&target.key)
         .map_err(|e| BackendError(format!("unmounting the step's snapshot: {e}")))?;
-    let (mut reader, mut writer) =
-        crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
-    std::thread::scope(|s| {
-        let packer = s.spawn(|| {
-            let r = layers.write_diff_clamped(&target.key, &mut writer, b.clamp());
-            drop(writer);
-            r
-        });
-        let committed = b.commit(
-            &step.parent,
-            &mut reader,
-            config,
-            String::new(),
-            &step.created_by,
-        );
-        drop(reader);
-        match packer.join() {
-            Ok(Ok(_)) => committed,
-            Ok(Err(e)) => committed.and(Err(BackendError(format!("reading the copy: {e}")))),
-            Err(_) => Err(BackendError("reading the copy failed".into())),
-        }
-    })
+    b.commit_snapshot(
+        &step.parent,
+        &target.key,
+        config,
+        String::new(),
+        &step.created_by,
+    )
 }
 
 /// One source to its destination.

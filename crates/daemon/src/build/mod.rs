@@ -100,15 +100,15 @@ impl EngineBackend {
             .unwrap_or_default())
     }
 
-    /// Commits the layer tar `diff` on `parent` with `config`; returns the new image.
-    fn commit(
+    /// What a step's commit records on `parent`: `config`, a history line, the build's
+    /// time when `SOURCE_DATE_EPOCH` is set.
+    fn commit_request(
         &self,
         parent: &Image,
-        diff: impl std::io::Read,
         config: RunConfig,
         container_id: String,
         created_by: &str,
-    ) -> Result<Image, BackendError> {
+    ) -> Result<CommitImage, BackendError> {
         let parent_id = if parent.id.is_empty() {
             None
         } else {
@@ -123,29 +123,39 @@ impl EngineBackend {
             image: parent.id.clone(),
             ..config.clone()
         };
+        Ok(CommitImage {
+            parent: parent_id,
+            // Which container made a layer is no part of a reproducible image.
+            container_id: if self.epoch.is_some() {
+                String::new()
+            } else {
+                container_id
+            },
+            config,
+            container_config,
+            author: String::new(),
+            comment: String::new(),
+            created_by: created_by.to_string(),
+            created: self
+                .epoch
+                .and_then(|e| chrono::DateTime::from_timestamp(e, 0)),
+            name: None,
+        })
+    }
+
+    /// Commits snapshot `key`'s changes on `parent` with `config`; returns the new image.
+    fn commit_snapshot(
+        &self,
+        parent: &Image,
+        key: &str,
+        config: RunConfig,
+        container_id: String,
+        created_by: &str,
+    ) -> Result<Image, BackendError> {
+        let req = self.commit_request(parent, config, container_id, created_by)?;
         let id = self
             .images()
-            .commit(
-                diff,
-                CommitImage {
-                    parent: parent_id,
-                    // Which container made a layer is no part of a reproducible image.
-                    container_id: if self.epoch.is_some() {
-                        String::new()
-                    } else {
-                        container_id
-                    },
-                    config,
-                    container_config,
-                    author: String::new(),
-                    comment: String::new(),
-                    created_by: created_by.to_string(),
-                    created: self
-                        .epoch
-                        .and_then(|e| chrono::DateTime::from_timestamp(e, 0)),
-                    name: None,
-                },
-            )
+            .commit_snapshot(key, self.clamp(), req, || {})
             .map_err(backend_error)?;
         self.view(&id)
     }
@@ -192,7 +202,12 @@ impl Backend for EngineBackend {
     ) -> Result<Image, BackendError> {
         let mut config = self.run_config(parent)?;
         images::apply_changes(&mut config, changes.to_vec());
-        self.commit(parent, &EMPTY_TAR[..], config, String::new(), created_by)
+        let req = self.commit_request(parent, config, String::new(), created_by)?;
+        let id = self
+            .images()
+            .commit(&EMPTY_TAR[..], req)
+            .map_err(backend_error)?;
+        self.view(&id)
     }
 
     fn cached(&self, key: &str) -> Option<Image> {

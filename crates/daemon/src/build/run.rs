@@ -82,34 +82,15 @@ pub(super) fn run(
         .block_on(task)
         .unwrap_or_else(|e| Err(BackendError(format!("the step's task failed: {e}"))));
     let outcome = match ran {
-        Ok(0) => {
-            let layers = b.engine.images.layers();
-            let (mut reader, mut writer) =
-                crate::pipe::pipe().map_err(|e| BackendError(format!("making a pipe: {e}")))?;
-            std::thread::scope(|s| {
-                let packer = s.spawn(|| {
-                    let r = layers.write_diff_clamped(&id, &mut writer, b.clamp());
-                    drop(writer);
-                    r
-                });
-                let committed = b.commit(
-                    &step.parent,
-                    &mut reader,
-                    parent_config,
-                    id.clone(),
-                    &step.created_by,
-                );
-                drop(reader);
-                match packer.join() {
-                    Ok(Ok(_)) => committed,
-                    Ok(Err(e)) => committed.and(Err(BackendError(format!(
-                        "reading the step's changes: {e}"
-                    )))),
-                    Err(_) => Err(BackendError("reading the step's changes failed".into())),
-                }
-            })
-            .map(RunOutcome::Image)
-        }
+        Ok(0) => b
+            .commit_snapshot(
+                &step.parent,
+                &id,
+                parent_config,
+                id.clone(),
+                &step.created_by,
+            )
+            .map(RunOutcome::Image),
         Ok(code) => Ok(RunOutcome::Failed { code }),
         Err(e) => Err(e),
     };

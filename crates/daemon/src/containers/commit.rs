@@ -9,7 +9,7 @@ use berth_store::Digest;
 
 use super::record::Status;
 use super::{create, ContainerService};
-use crate::error::{snapshot_kind, EngineError, EngineResult};
+use crate::error::{EngineError, EngineResult};
 use crate::images::{self, CommitImage};
 
 #[derive(Debug, Clone, Default)]
@@ -96,34 +96,9 @@ impl ContainerService {
         } else {
             None
         };
-        let (reader, mut writer) = crate::pipe::pipe()
-            .map_err(|e| EngineError::internal(format!("making a pipe: {e}")))?;
-        std::thread::scope(|s| {
-            let packer = s.spawn(move || {
-                let packed = layers.write_diff(&rec.id, &mut writer);
-                // Thawed as soon as its changes are read, not after they are stored.
-                drop(frozen);
-                packed
-            });
-            let committed = self.images.commit(reader, request);
-            match packer.join() {
-                Ok(Err(e))
-                    if !matches!(
-                        e,
-                        berth_snapshot::LayerError::Pack(berth_snapshot::PackError::Write(_))
-                    ) =>
-                {
-                    Err(EngineError::new(
-                        snapshot_kind(e.kind()),
-                        format!("reading the container's changes: {e}"),
-                    ))
-                }
-                Ok(_) => committed,
-                Err(_) => Err(EngineError::internal(
-                    "reading the container's changes failed",
-                )),
-            }
-        })
+        // Thawed as soon as its changes are read, not after they are stored.
+        self.images
+            .commit_snapshot(&rec.id, None, request, move || drop(frozen))
     }
 
     /// Freezes a running container's processes; a host without a freezer commits it

@@ -10,7 +10,7 @@ use berth_store::Digest;
 use chrono::Utc;
 
 use super::ImageService;
-use crate::error::EngineResult;
+use crate::error::{snapshot_kind, EngineError, EngineResult};
 
 /// The digest of an archive with no entries (two zero blocks): docker's empty layer.
 const EMPTY_LAYER: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
@@ -100,5 +100,48 @@ impl ImageService {
             req.parent,
             &mut lease,
         )
+    }
+
+    /// Commits the changes of snapshot `key` (a container's, a build step's): the layer tar
+    /// is packed on one thread (times clamped to `clamp_mtime` when given) and stored on this
+    /// one as it comes. `read` runs as soon as the changes are read, before they are stored
+    /// (a paused container is thawed then).
+    pub fn commit_snapshot(
+        &self,
+        key: &str,
+        clamp_mtime: Option<u64>,
+        req: CommitImage,
+        read: impl FnOnce() + Send,
+    ) -> EngineResult<Digest> {
+        let layers = self.layers();
+        let (reader, mut writer) = crate::pipe::pipe()
+            .map_err(|e| EngineError::internal(format!("making a pipe: {e}")))?;
+        std::thread::scope(|s| {
+            let packer = s.spawn(move || {
+                let packed = layers.write_diff_clamped(key, &mut writer, clamp_mtime);
+                drop(writer);
+                read();
+                packed
+            });
+            let committed = self.commit(reader, req);
+            match packer.join() {
+                // A failed write only means the storing side gave up; its error is the one.
+                Ok(Err(e))
+                    if !matches!(
+                        e,
+                        berth_snapshot::LayerError::Pack(berth_snapshot::PackError::Write(_))
+                    ) =>
+                {
+                    Err(EngineError::new(
+                        snapshot_kind(e.kind()),
+                        format!("reading the changes of {key}: {e}"),
+                    ))
+                }
+                Ok(_) => committed,
+                Err(_) => Err(EngineError::internal(format!(
+                    "reading the changes of {key} failed"
+                ))),
+            }
+        })
     }
 }
