@@ -171,7 +171,17 @@ impl<'a> Build<'a> {
     }
 }
 
-impl StageOut<'_> {
+impl<'p> StageOut<'p> {
+    /// Messages straight to `live`, or kept in a buffer when `None`.
+    fn new(live: Option<&'p mut dyn Progress>) -> StageOut<'p> {
+        StageOut {
+            live,
+            buffer: String::new(),
+            entries: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     fn say(&mut self, text: &str) {
         match &mut self.live {
             Some(p) => p.stream(text),
@@ -244,12 +254,7 @@ impl<'a> Build<'a> {
             }
             left.retain(|i| !ready.contains(i));
             if let [only] = ready.as_slice() {
-                let mut out = StageOut {
-                    live: Some(&mut *progress),
-                    buffer: String::new(),
-                    entries: Vec::new(),
-                    notes: Vec::new(),
-                };
+                let mut out = StageOut::new(Some(&mut *progress));
                 let built = self.stage(*only, &mut out);
                 entries.append(&mut out.entries);
                 entries.extend(out.notes.drain(..).map(|(k, v)| (format!("{NOTE}{k}"), v)));
@@ -267,12 +272,7 @@ impl<'a> Build<'a> {
                     .iter()
                     .map(|&i| {
                         s.spawn(move || {
-                            let mut out = StageOut {
-                                live: None,
-                                buffer: String::new(),
-                                entries: Vec::new(),
-                                notes: Vec::new(),
-                            };
+                            let mut out = StageOut::new(None);
                             let r = self.stage(i, &mut out);
                             let mut made = out.entries;
                             made.extend(
@@ -312,12 +312,7 @@ impl<'a> Build<'a> {
             .target(self.opts.target.as_deref())
             .map_err(|e| BuildError(e.to_string()))?;
         let mut last = self.built(target).unwrap_or_default();
-        let mut out = StageOut {
-            live: Some(&mut *progress),
-            buffer: String::new(),
-            entries: Vec::new(),
-            notes: Vec::new(),
-        };
+        let mut out = StageOut::new(Some(&mut *progress));
         if !self.opts.labels.is_empty() {
             let labels = self
                 .opts

@@ -140,7 +140,10 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                             tokio::runtime::Handle::current().block_on(crate::fetch::fetch(url))?;
                         Context::unpack(&root, tar)?
                     }
-                    None => Context::unpack(&root, body_reader(body))?,
+                    None => {
+                        let mut upload = body_reader(body);
+                        super::stream::drain_on_error(&mut upload, |r| Context::unpack(&root, r))?
+                    }
                 },
             };
             tracing::debug!(

@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 
 use super::query::Query;
 use super::response::{self, HttpResponse};
-use super::stream::{blocking, body_reader, respond, OnError, Output};
+use super::stream::{blocking, body_reader, drain_on_error, respond, OnError, Output};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::images::{ImportRequest, ListOptions, RemoveOptions};
@@ -57,19 +57,6 @@ pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse
     let filters = q.filters()?;
     let report = blocking(engine, move |e| e.images.prune(&filters)).await?;
     Ok(response::ok_json(&report))
-}
-
-/// Runs `f` over an uploaded body; when it fails early, reads the rest of the upload so the
-/// client, still sending, gets to read the error response instead of a broken pipe.
-fn drain_on_error<R: std::io::Read, T>(
-    reader: &mut R,
-    f: impl FnOnce(&mut R) -> EngineResult<T>,
-) -> EngineResult<T> {
-    let result = f(reader);
-    if result.is_err() {
-        let _ = std::io::copy(reader, &mut std::io::sink());
-    }
-    result
 }
 
 /// Progress messages from worker threads, into the response stream.

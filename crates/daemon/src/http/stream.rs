@@ -116,6 +116,19 @@ pub fn body_reader(body: Incoming) -> impl io::Read + Send + 'static {
     io::BufReader::with_capacity(1 << 20, SyncIoBridge::new(StreamReader::new(stream)))
 }
 
+/// Runs `f` over an uploaded body; when it fails early, reads the rest of the upload so the
+/// client, still sending, gets to read the error response instead of a broken pipe.
+pub fn drain_on_error<R: std::io::Read, T>(
+    reader: &mut R,
+    f: impl FnOnce(&mut R) -> EngineResult<T>,
+) -> EngineResult<T> {
+    let result = f(reader);
+    if result.is_err() {
+        let _ = std::io::copy(reader, &mut std::io::sink());
+    }
+    result
+}
+
 /// Reads a request body to its end and drops it: a request refused before its upload was
 /// read, so the client, still sending, gets to read the refusal instead of a broken pipe.
 pub async fn discard(mut body: Incoming) {

@@ -138,19 +138,7 @@ async fn configure_peer(endpoint: &Endpoint, netns: &File) -> Result<()> {
         if let Some(mtu) = endpoint.route_mtu {
             route = route.metrics(RouteMetrics::new().mtu(mtu));
         }
-        match conn.add_route(route).await {
-            Ok(()) => {}
-            // An exclusive add of 0.0.0.0/0 at metric 0 fails only on the default route
-            // an earlier network gave the container: it stays. One request instead of a
-            // dump and an add.
-            Err(e) if e.is_already_exists() => {}
-            Err(e) => {
-                return Err(endpoint
-                    .error(format!("adding the default route via {gateway}"))(
-                    e
-                ))
-            }
-        }
+        default_route_added(endpoint, conn.add_route(route).await, &gateway.to_string())?;
     }
     if let Some((address6, len)) = endpoint.address6 {
         // No duplicate address detection: the engine hands each address out once, and
@@ -164,16 +152,21 @@ async fn configure_peer(endpoint: &Endpoint, netns: &File) -> Result<()> {
         if let Some(mtu) = endpoint.route_mtu {
             route = route.metrics(RouteMetrics::new().mtu(mtu));
         }
-        match conn.add_route(route).await {
-            Ok(()) => {}
-            Err(e) if e.is_already_exists() => {}
-            Err(e) => {
-                return Err(endpoint
-                    .error(format!("adding the IPv6 default route via {gateway}"))(
-                    e
-                ))
-            }
-        }
+        default_route_added(endpoint, conn.add_route(route).await, &gateway.to_string())?;
     }
     Ok(())
+}
+
+/// The outcome of adding a default route. An exclusive add of the default route at metric 0
+/// fails only on the one an earlier network gave the container: it stays. One request
+/// instead of a dump and an add.
+fn default_route_added(endpoint: &Endpoint, added: nlink::Result<()>, gateway: &str) -> Result<()> {
+    match added {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_already_exists() => Ok(()),
+        Err(e) => Err(endpoint
+            .error(format!("adding the default route via {gateway}"))(
+            e
+        )),
+    }
 }
