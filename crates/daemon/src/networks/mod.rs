@@ -9,6 +9,7 @@
 //! engine's leftovers are found and repaired or removed at the next start, and the firewall
 //! table is rebuilt whole from that state after every change.
 
+mod attached;
 mod create;
 mod host;
 mod list;
@@ -17,7 +18,7 @@ mod record;
 pub mod sandbox;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -110,6 +111,17 @@ impl Network {
     /// The IPv6 gateway and prefix length, on a network with IPv6.
     fn gateway6(&self) -> Option<(Ipv6Addr, u8)> {
         self.pool6().as_ref().map(|p| (p.gateway, p.subnet.prefix))
+    }
+
+    /// Makes a container's name and aliases answer with its addresses in this network's DNS;
+    /// the name first, as it is what a reverse lookup answers.
+    fn name_in_dns(&self, name: &str, aliases: &[String], ip: Ipv4Addr, ip6: Option<Ipv6Addr>) {
+        for ip in std::iter::once(IpAddr::V4(ip)).chain(ip6.map(IpAddr::V6)) {
+            self.dns_records.insert(name, ip);
+            for a in aliases {
+                self.dns_records.insert(a, ip);
+            }
+        }
     }
 
     pub fn in_use(&self) -> bool {
