@@ -20,6 +20,9 @@ const BATCH_LIMIT: usize = 16 << 20;
 pub struct Firewall {
     conn: Connection<Nftables>,
     table: String,
+    /// An `ip` table of an older engine has been removed (by the first apply that went
+    /// through): later batches need not carry its removal.
+    legacy_gone: std::sync::atomic::AtomicBool,
 }
 
 /// A rule read back from the kernel.
@@ -63,7 +66,11 @@ impl Firewall {
         {
             tracing::debug!(error = %e, "raising the nftables socket's send limit");
         }
-        Ok(Firewall { conn, table })
+        Ok(Firewall {
+            conn,
+            table,
+            legacy_gone: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     pub fn table(&self) -> &str {
@@ -90,7 +97,13 @@ impl Firewall {
         // same for a table of family `ip` by this name, which engines before IPv6 support
         // made: it goes in the same transaction.
         let mut tx = self.conn.transaction();
-        for family in [Family::Ip, Family::Inet] {
+        let legacy_gone = self.legacy_gone.load(std::sync::atomic::Ordering::SeqCst);
+        let families: &[Family] = if legacy_gone {
+            &[Family::Inet]
+        } else {
+            &[Family::Ip, Family::Inet]
+        };
+        for &family in families {
             tx = tx.raw(
                 RawMessage::new(NFT_MSG_NEWTABLE, family)
                     .flags(NLM_F_CREATE)
@@ -128,6 +141,8 @@ impl Firewall {
                 source,
             }
         })?;
+        self.legacy_gone
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         tracing::debug!(table, messages = count, "firewall applied");
         Ok(())
     }

@@ -275,6 +275,24 @@ fn namespace_bound_connection() {
 }
 
 #[test]
+fn an_older_engines_ip_table_goes_with_the_first_apply() {
+    in_netns(|| async {
+        let conn = nlink::netlink::Connection::<nlink::netlink::Nftables>::new().expect("nft");
+        conn.add_table("berth-old", Family::Ip)
+            .await
+            .expect("ip table");
+        let fw = Firewall::new("berth-old").expect("firewall");
+        fw.apply(&sample()).await.expect("apply");
+        let ip = conn.list_tables_in(Family::Ip).await.expect("list");
+        assert!(!ip.iter().any(|t| t.name == "berth-old"), "{ip:?}");
+        assert!(fw.exists().await.expect("exists"));
+        // Later applies leave other families alone.
+        fw.apply(&sample()).await.expect("apply again");
+        fw.remove().await.expect("remove");
+    });
+}
+
+#[test]
 fn bad_table_names_are_refused() {
     in_netns(|| async {
         assert!(matches!(
