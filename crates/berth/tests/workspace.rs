@@ -25,7 +25,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("berth-cli", &["berth-api", "berth-build"]),
-    ("berth", &["berth-cli", "berth-daemon", "berth-runtime"]),
+    (
+        "berth",
+        &[
+            "berth-cli",
+            "berth-daemon",
+            "berth-distribution",
+            "berth-runtime",
+        ],
+    ),
 ];
 
 #[test]

@@ -9,6 +9,7 @@ pub mod http;
 pub mod images;
 pub mod net;
 pub mod pty;
+pub mod registry;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
