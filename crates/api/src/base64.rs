@@ -1,48 +1,35 @@
-//! Standard base64 (RFC 4648, with padding), for the one header of the Engine API that
-//! carries JSON encoded so: `X-Docker-Container-Path-Stat`.
+//! Base64 as the Engine API uses it: standard (RFC 4648) for `X-Docker-Container-Path-Stat`
+//! and config.json's `auth`, URL-safe for `X-Registry-Auth` and `X-Registry-Config`. Padding
+//! is written, and optional when read, as docker's clients differ.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, Engine as _, GeneralPurpose, GeneralPurposeConfig};
+
+const READ: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, READ);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, READ);
 
 pub fn encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    STANDARD.encode(data)
 }
 
 /// Decodes standard base64; padding is optional, anything outside the alphabet an error.
 pub fn decode(text: &str) -> Result<Vec<u8>, String> {
-    let text = text.trim().trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .ok_or_else(|| format!("invalid base64 character {:?}", c as char))?;
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    STANDARD.decode(text.trim()).map_err(|e| e.to_string())
+}
+
+pub fn encode_url_safe(data: &[u8]) -> String {
+    URL_SAFE.encode(data)
+}
+
+/// Decodes URL-safe base64, or standard base64 (older clients sent that).
+pub fn decode_either(text: &str) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    URL_SAFE
+        .decode(text)
+        .or_else(|_| STANDARD.decode(text))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -62,7 +49,16 @@ mod tests {
         ] {
             assert_eq!(encode(plain.as_bytes()), coded);
             assert_eq!(decode(coded).unwrap(), plain.as_bytes());
+            assert_eq!(
+                decode(coded.trim_end_matches('=')).unwrap(),
+                plain.as_bytes()
+            );
         }
         assert!(decode("a$b").is_err());
+        assert_eq!(
+            decode_either(&encode_url_safe(b"\xfb\xff")).unwrap(),
+            b"\xfb\xff"
+        );
+        assert_eq!(decode_either(&encode(b"\xfb\xff")).unwrap(), b"\xfb\xff");
     }
 }

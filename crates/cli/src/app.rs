@@ -39,6 +39,7 @@ pub use crate::app_container_fs::*;
 pub use crate::app_containers::*;
 pub use crate::app_networks::*;
 pub use crate::app_ops::*;
+pub use crate::app_registry::*;
 pub use crate::app_volumes::*;
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +122,14 @@ pub enum Command {
     Save(SaveArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
     /// Show the Berth version information
     Version(FormatArgs),
     /// Display system-wide information
@@ -163,6 +172,10 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Debug, Subcommand)]

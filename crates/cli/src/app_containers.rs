@@ -172,6 +172,12 @@ pub struct CreateFlags {
     /// Sysctl options
     #[arg(long)]
     pub sysctl: Vec<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pub pull: String,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,

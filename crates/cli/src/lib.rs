@@ -6,11 +6,14 @@ mod app_container_fs;
 mod app_containers;
 mod app_networks;
 mod app_ops;
+mod app_registry;
 mod app_volumes;
 mod commands;
 mod context;
+mod credentials;
 mod error;
 pub mod format;
+mod image_names;
 mod progress;
 mod transfer;
 

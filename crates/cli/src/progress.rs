@@ -1,4 +1,4 @@
-//! Showing the JSON progress messages of load, import and pull: live bars per item on a
+//! Showing the JSON progress messages of load, import, pull and push: live bars per item on a
 //! terminal, plain lines otherwise, and the stream's error as the command's error.
 
 use std::collections::HashMap;
@@ -11,13 +11,31 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::error::{CliError, CliResult};
 
 /// Renders `stream` to stdout until it ends; an error message in it fails the command.
-pub async fn display(mut stream: JsonMessageStream) -> CliResult {
-    let tty = std::io::stdout().is_terminal();
-    let multi = MultiProgress::with_draw_target(if tty {
-        ProgressDrawTarget::stdout()
+pub async fn display(stream: JsonMessageStream) -> CliResult {
+    display_on(stream, false).await
+}
+
+/// Renders `stream` to stderr: the pull `run` and `create` do before their own output.
+pub async fn display_on_stderr(stream: JsonMessageStream) -> CliResult {
+    display_on(stream, true).await
+}
+
+async fn display_on(mut stream: JsonMessageStream, stderr: bool) -> CliResult {
+    let tty = if stderr {
+        std::io::stderr().is_terminal()
     } else {
-        ProgressDrawTarget::hidden()
+        std::io::stdout().is_terminal()
+    };
+    let multi = MultiProgress::with_draw_target(match (tty, stderr) {
+        (false, _) => ProgressDrawTarget::hidden(),
+        (true, false) => ProgressDrawTarget::stdout(),
+        (true, true) => ProgressDrawTarget::stderr(),
     });
+    let mut out: Box<dyn Write> = if stderr {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
     let style =
         ProgressStyle::with_template("{prefix}: {msg:<22} [{bar:40}] {bytes}/{total_bytes}")
@@ -55,10 +73,12 @@ pub async fn display(mut stream: JsonMessageStream) -> CliResult {
                     None if tty => {
                         multi.println(format!("{id}: {status}")).ok();
                     }
-                    None => {}
+                    None => {
+                        writeln!(out, "{id}: {status}")?;
+                    }
                 }
             }
-            (None, _) => print_plain(&multi, &msg)?,
+            (None, _) => print_plain(&multi, &mut out, &msg)?,
         }
     }
     Ok(())
@@ -71,20 +91,19 @@ fn error_of(m: &JsonMessage) -> Option<String> {
         .or_else(|| m.error.clone())
 }
 
-fn print_plain(multi: &MultiProgress, m: &JsonMessage) -> CliResult {
+fn print_plain(multi: &MultiProgress, out: &mut dyn Write, m: &JsonMessage) -> CliResult {
     let text = match (&m.stream, &m.status) {
         (Some(s), _) => s.clone(),
         (None, Some(s)) => format!("{s}\n"),
         (None, None) => return Ok(()),
     };
     if multi.is_hidden() {
-        let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()?;
     } else {
         multi.suspend(|| {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
         });
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -23,6 +23,8 @@ pub struct Engine {
     pub volumes: Arc<crate::volumes::VolumeService>,
     pub events: Arc<EventBus>,
     config: RwLock<DaemonConfig>,
+    /// The registry client for the current configuration, remade when it changes.
+    registry: std::sync::Mutex<Option<(RegistrySettings, Arc<berth_distribution::client::Client>)>>,
     pub id: String,
     pub started: Instant,
 }
@@ -104,6 +106,7 @@ impl Engine {
             volumes,
             events,
             config: RwLock::new(config),
+            registry: std::sync::Mutex::new(None),
             id,
             started: Instant::now(),
         })
@@ -119,6 +122,49 @@ impl Engine {
     pub fn set_config(&self, config: DaemonConfig) {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
     }
+
+    /// The registry client, configured with the daemon's insecure registries and mirrors.
+    /// Its token cache lives as long as the configuration does.
+    pub fn registry(&self) -> Arc<berth_distribution::client::Client> {
+        let config = self.config();
+        let settings = RegistrySettings {
+            insecure: config.insecure_registries.clone(),
+            mirrors: config.registry_mirrors.clone(),
+            config_dir: config
+                .config_file
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf),
+        };
+        let mut cached = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, client)) = cached.as_ref() {
+            if *s == settings {
+                return client.clone();
+            }
+        }
+        let mut certs_dirs = Vec::new();
+        if let Some(dir) = &settings.config_dir {
+            certs_dirs.push(dir.join("certs.d"));
+        }
+        certs_dirs.push(PathBuf::from("/etc/berth/certs.d"));
+        certs_dirs.push(PathBuf::from("/etc/docker/certs.d"));
+        let client =
+            berth_distribution::client::Client::new(berth_distribution::client::ClientConfig {
+                insecure: settings.insecure.clone(),
+                mirrors: settings.mirrors.clone(),
+                certs_dirs,
+            });
+        *cached = Some((settings, client.clone()));
+        client
+    }
+}
+
+/// What the registry client is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RegistrySettings {
+    insecure: Vec<String>,
+    mirrors: Vec<String>,
+    config_dir: Option<PathBuf>,
 }
 
 /// A stable identifier for this engine, created on first start.

@@ -10,6 +10,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// Refused by policy (a read-only root file system).
     Forbidden,
+    /// A registry refused the credentials (login).
+    Unauthorized,
     Unavailable,
     Internal,
 }

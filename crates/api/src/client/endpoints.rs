@@ -158,14 +158,30 @@ impl Client {
         &self,
         context: Body,
         query: &[(String, String)],
+        auths: &std::collections::BTreeMap<String, AuthConfig>,
     ) -> Result<JsonMessageStream> {
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (k, v) in query {
             q.append_pair(k, v);
         }
         let path = format!("/build?{}", q.finish());
+        // As docker's CLI: every stored credential, for the base images' registries.
+        let mut headers = Vec::new();
+        if !auths.is_empty() {
+            let json = serde_json::to_vec(auths).unwrap_or_default();
+            let coded = crate::base64::encode(&json)
+                .replace('+', "-")
+                .replace('/', "_");
+            headers.push(("X-Registry-Config", coded));
+        }
         let resp = self
-            .send(Method::POST, &path, context, Some("application/x-tar"))
+            .send_with_headers(
+                Method::POST,
+                &path,
+                context,
+                Some("application/x-tar"),
+                &headers,
+            )
             .await?;
         Ok(JsonMessageStream::new(resp.into_body()))
     }
@@ -181,14 +197,6 @@ impl Client {
             .send(Method::GET, &path, empty_body(), None)
             .await?
             .into_body())
-    }
-
-    /// `POST /images/create?fromImage=`: the image from its registry (the engine provides
-    /// what it can).
-    pub async fn image_pull(&self, image: &str, tag: &str) -> Result<JsonMessageStream> {
-        let path = with_query("/images/create", &[("fromImage", image), ("tag", tag)]);
-        let resp = self.send(Method::POST, &path, empty_body(), None).await?;
-        Ok(JsonMessageStream::new(resp.into_body()))
     }
 
     pub async fn image_import(

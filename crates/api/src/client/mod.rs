@@ -9,6 +9,7 @@ mod events;
 mod exec;
 mod host;
 mod networks;
+mod registry;
 #[cfg(test)]
 mod stand_in;
 mod stream;
@@ -33,6 +34,7 @@ pub use endpoints::{ImportOptions, RemoveOptions};
 pub use events::EventStream;
 pub use host::{Host, HostError, DEFAULT_SOCKET};
 pub use networks::NetworkCreateOptions;
+pub use registry::PullOptions;
 pub use stream::{
     body_from_blocking_reader, body_from_reader, body_into_reader, JsonLines, JsonMessageStream,
 };
@@ -137,6 +139,19 @@ impl Client {
         body: Body,
         content_type: Option<&str>,
     ) -> Result<Response<Incoming>> {
+        self.send_with_headers(method, path, body, content_type, &[])
+            .await
+    }
+
+    /// [`Client::send`] with extra request headers (`X-Registry-Auth`).
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        content_type: Option<&str>,
+        headers: &[(&'static str, String)],
+    ) -> Result<Response<Incoming>> {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("/v{}{path}", crate::API_VERSION))
@@ -147,6 +162,9 @@ impl Client {
             );
         if let Some(ct) = content_type {
             req = req.header(http::header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
         }
         let req = req
             .body(body)

@@ -62,6 +62,15 @@ impl JsonMessage {
         }
     }
 
+    /// A status line about item `id` (a layer): `Pull complete`, `Pushed`.
+    pub fn item(id: &str, status: impl Into<String>) -> Self {
+        JsonMessage {
+            id: Some(id.to_string()),
+            status: Some(status.into()),
+            ..Default::default()
+        }
+    }
+
     pub fn error(text: impl Into<String>) -> Self {
         let text = text.into();
         JsonMessage {

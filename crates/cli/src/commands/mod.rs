@@ -8,6 +8,7 @@ mod image_ops;
 mod images;
 mod inspect;
 mod networks;
+mod registry;
 mod system;
 mod volumes;
 
@@ -53,6 +54,14 @@ pub async fn run(app: App) -> CliResult {
             image_ops::remove(&client().await?, args).await
         }
         Command::Image(ImageCommand::Prune(args)) => image_ops::prune(&client().await?, args).await,
+        Command::Pull(args) | Command::Image(ImageCommand::Pull(args)) => {
+            registry::pull(&client().await?, args).await
+        }
+        Command::Push(args) | Command::Image(ImageCommand::Push(args)) => {
+            registry::push(&client().await?, args).await
+        }
+        Command::Login(args) => registry::login(&client().await?, args).await,
+        Command::Logout(args) => registry::logout(args).await,
         Command::Load(args) | Command::Image(ImageCommand::Load(args)) => {
             archive::load(&client().await?, args).await
         }

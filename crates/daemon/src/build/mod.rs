@@ -41,6 +41,10 @@ pub struct EngineBackend {
     /// `--shm-size` and `--ulimit` for RUN steps.
     pub shm_size: i64,
     pub ulimits: Vec<berth_api::types::Ulimit>,
+    /// `--pull`: base images are pulled even when present.
+    pub pull: bool,
+    /// Registry credentials the client sent, by registry.
+    pub credentials: std::collections::HashMap<String, berth_distribution::client::Credentials>,
 }
 
 /// docker's empty layer: a tar of two zero blocks.
@@ -51,6 +55,27 @@ fn backend_error(e: EngineError) -> BackendError {
 }
 
 impl EngineBackend {
+    /// Pulls a base image (a FROM missing here, or every FROM with `--pull`).
+    fn pull_base(&self, name: &str, platform: Option<&str>) -> Result<Digest, EngineError> {
+        let reference = berth_store::Reference::parse_normalized(name)
+            .map_err(|e| EngineError::invalid(format!("invalid reference {name:?}: {e}")))?;
+        let reference = images::with_default_tag(&reference);
+        let request = images::PullRequest {
+            credentials: self
+                .credentials
+                .get(reference.domain())
+                .cloned()
+                .unwrap_or_default(),
+            reference: reference.clone(),
+            all_tags: false,
+            platform: platform.map(str::to_string),
+        };
+        let client = self.engine.registry();
+        self.images()
+            .pull(&self.handle, &client, &request, &images::no_progress)?;
+        self.images().resolve_for_use(&reference.to_string())
+    }
+
     pub fn new(
         engine: Arc<Engine>,
         handle: tokio::runtime::Handle,
@@ -65,6 +90,8 @@ impl EngineBackend {
             epoch: None,
             shm_size: 0,
             ulimits: Vec::new(),
+            pull: false,
+            credentials: Default::default(),
         }
     }
 
@@ -166,8 +193,13 @@ fn parse_id(id: &str) -> Result<Digest, BackendError> {
 }
 
 impl Backend for EngineBackend {
-    fn image(&self, name: &str, _platform: Option<&str>) -> Result<Image, BackendError> {
-        let id = self.images().resolve_for_use(name).map_err(|e| {
+    fn image(&self, name: &str, platform: Option<&str>) -> Result<Image, BackendError> {
+        if !self.pull || images::is_builtin(name) {
+            if let Ok(id) = self.images().resolve_for_use(name) {
+                return self.view(&id);
+            }
+        }
+        let id = self.pull_base(name, platform).map_err(|e| {
             BackendError(format!(
                 "pull access denied for {name}, repository does not exist or may require 'docker login': {}",
                 e.message
@@ -259,7 +291,7 @@ impl EngineBackend {
     fn fetch_to(&self, url: &str, dest: &std::path::Path) -> Result<(), BackendError> {
         let mut body = self
             .handle
-            .block_on(crate::fetch::fetch(url))
+            .block_on(crate::fetch::fetch(&self.engine, url))
             .map_err(backend_error)?;
         let mut file = std::fs::File::create(dest)
             .map_err(|e| BackendError(format!("writing {}: {e}", dest.display())))?;

@@ -37,6 +37,8 @@ struct Request {
     shm_size: i64,
     ulimits: Vec<berth_api::types::Ulimit>,
     quiet: bool,
+    /// `pull=`: fetch every base image again, even one present.
+    pull: bool,
     network: String,
     extra_hosts: Vec<String>,
     opts: BuildOptions,
@@ -82,6 +84,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
         shm_size,
         ulimits,
         quiet: q.bool("q"),
+        pull: q.bool("pull"),
         network: q
             .get("networkmode")
             .filter(|n| !n.is_empty())
@@ -113,7 +116,13 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
     })
 }
 
-pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineResult<HttpResponse> {
+pub async fn build(
+    engine: &Arc<Engine>,
+    q: &Query,
+    req: http::Request<Incoming>,
+) -> EngineResult<HttpResponse> {
+    let (head, body) = req.into_parts();
+    let credentials = super::registry::registry_config(&head.headers)?;
     let data_root = engine.config().data_root;
     let mut req = match request(q, &data_root) {
         Ok(r) => r,
@@ -136,8 +145,8 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                 None => match &req.remote {
                     Some(url) => {
                         drop(body);
-                        let tar =
-                            tokio::runtime::Handle::current().block_on(crate::fetch::fetch(url))?;
+                        let tar = tokio::runtime::Handle::current()
+                            .block_on(crate::fetch::fetch(&engine, url))?;
                         Context::unpack(&root, tar)?
                     }
                     None => {
@@ -180,6 +189,8 @@ pub async fn build(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRes
                 })
                 .transpose()?;
             backend.ulimits = req.ulimits.clone();
+            backend.pull = req.pull;
+            backend.credentials = credentials;
             let quiet = req.quiet;
             let cancel = req.opts.cancel.clone();
             let mut progress = |text: &str| {

@@ -11,7 +11,7 @@ use super::response::{self, HttpResponse};
 use super::stream::{blocking, body_reader, drain_on_error, respond, OnError, Output};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
-use crate::images::{ImportRequest, ListOptions, RemoveOptions};
+use crate::images::{ImportRequest, ListOptions, PullRequest, PushRequest, RemoveOptions};
 
 pub async fn list(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse> {
     let opts = ListOptions {
@@ -110,7 +110,12 @@ pub async fn save(engine: &Arc<Engine>, names: Vec<String>) -> EngineResult<Http
 
 /// `POST /images/create`: import with `fromSrc`; with `fromImage`, only the built-in image
 /// can be provided until registry pulls exist.
-pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineResult<HttpResponse> {
+pub async fn create(
+    engine: &Arc<Engine>,
+    q: &Query,
+    req: http::Request<Incoming>,
+) -> EngineResult<HttpResponse> {
+    let (head, body) = req.into_parts();
     if let Some(src) = q.get("fromSrc") {
         let req = ImportRequest {
             source: src.to_string(),
@@ -129,7 +134,7 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRe
         let mut reader: Box<dyn std::io::Read + Send> = if src == "-" {
             Box::new(body_reader(body))
         } else {
-            Box::new(crate::fetch::fetch(src).await?)
+            Box::new(crate::fetch::fetch(engine, src).await?)
         };
         let engine = engine.clone();
         return Ok(
@@ -146,21 +151,124 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Incoming) -> EngineRe
             "either fromSrc or fromImage is required",
         ));
     };
-    let name = match q.get("tag").filter(|t| !t.is_empty()) {
+    let tag = q.get("tag").filter(|t| !t.is_empty());
+    let name = match tag {
         Some(tag) if tag.starts_with("sha256:") => format!("{image}@{tag}"),
         Some(tag) => format!("{image}:{tag}"),
         None => image.to_string(),
     };
+    let credentials = super::registry::credentials(&head.headers)?;
+    let reference = berth_store::Reference::parse_normalized(&name)
+        .map_err(|e| EngineError::invalid(format!("invalid reference format: {name:?}: {e}")))?;
+    let request = PullRequest {
+        all_tags: reference.tag().is_none() && reference.digest().is_none(),
+        reference,
+        platform: q
+            .get("platform")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+        credentials,
+    };
+    let client = engine.registry();
+    let rt = tokio::runtime::Handle::current();
     let engine = engine.clone();
     Ok(
         respond("application/json", 0, OnError::JsonMessage, move |out| {
-            let id = engine.images.provide_builtin(&name)?;
-            out.message(&JsonMessage::status(format!(
-                "{name}: provided by the image built into Berth"
-            )))
-            .and_then(|()| out.message(&JsonMessage::status(format!("Digest: {id}"))))
-            .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))
+            let builtin = !request.all_tags
+                && crate::images::is_builtin(&request.reference.familiar_string());
+            let lines = if builtin {
+                let id = engine.images.provide_builtin(&name)?;
+                vec![
+                    format!("{name}: provided by the image built into Berth"),
+                    format!("Digest: {id}"),
+                ]
+            } else {
+                let out_lock = Mutex::new(&mut *out);
+                let progress = |m: JsonMessage| {
+                    let _ = out_lock
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .message(&m);
+                };
+                engine.images.pull(&rt, &client, &request, &progress)?
+            };
+            for line in lines {
+                out.message(&JsonMessage::status(line))
+                    .map_err(|e| EngineError::unavailable(format!("client went away: {e}")))?;
+            }
+            Ok(())
         })
         .await,
     )
+}
+
+/// `POST /images/{name}/push`: the image's tag (or every tag of the name) to its registry.
+pub async fn push(
+    engine: &Arc<Engine>,
+    name: String,
+    q: &Query,
+    headers: &http::HeaderMap,
+) -> EngineResult<HttpResponse> {
+    let credentials = super::registry::credentials(headers)?;
+    let full = match q.get("tag").filter(|t| !t.is_empty()) {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name.clone(),
+    };
+    let reference = berth_store::Reference::parse_normalized(&full)
+        .map_err(|e| EngineError::invalid(format!("invalid reference format: {full:?}: {e}")))?;
+    if reference.digest().is_some() {
+        return Err(EngineError::invalid(format!(
+            "cannot push a digest reference ({full}): push a tag"
+        )));
+    }
+    let request = PushRequest {
+        reference,
+        credentials,
+    };
+    let client = engine.registry();
+    let rt = tokio::runtime::Handle::current();
+    let engine = engine.clone();
+    Ok(
+        respond("application/json", 0, OnError::JsonMessage, move |out| {
+            let out_lock = Mutex::new(&mut *out);
+            let progress = |m: JsonMessage| {
+                let _ = out_lock
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .message(&m);
+            };
+            engine.images.push(&rt, &client, &request, &progress)
+        })
+        .await,
+    )
+}
+
+/// `POST /auth`: checks credentials with a registry, as `docker login` asks.
+pub async fn login(engine: &Arc<Engine>, body: Incoming) -> EngineResult<HttpResponse> {
+    use http_body_util::BodyExt;
+    let bytes = http_body_util::Limited::new(body, 64 << 10)
+        .collect()
+        .await
+        .map_err(|e| EngineError::invalid(format!("reading the credentials: {e}")))?
+        .to_bytes();
+    let config: berth_api::types::AuthConfig = serde_json::from_slice(&bytes)
+        .map_err(|e| EngineError::invalid(format!("invalid credentials: {e}")))?;
+    let registry = super::registry::registry_of_address(&config.server_address);
+    let credentials = super::registry::from_auth_config(config)?;
+    if credentials.username.is_empty() {
+        return Err(EngineError::invalid("a username is required to log in"));
+    }
+    let client = engine.registry();
+    berth_distribution::client::Session::login(&client, &registry, credentials)
+        .await
+        .map_err(|e| match e {
+            berth_distribution::client::ClientError::Unauthorized(m) => {
+                EngineError::new(crate::error::ErrorKind::Unauthorized, m)
+            }
+            e => EngineError::unavailable(format!("logging in to {registry}: {e}")),
+        })?;
+    Ok(response::ok_json(&berth_api::types::AuthResponse {
+        status: "Login Succeeded".into(),
+        identity_token: String::new(),
+    }))
 }

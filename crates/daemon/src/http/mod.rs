@@ -10,6 +10,7 @@ mod exec;
 mod images;
 mod networks;
 pub mod query;
+mod registry;
 pub mod response;
 pub mod route;
 mod stream;
@@ -79,13 +80,15 @@ async fn dispatch(engine: &Arc<Engine>, route: Route, req: Request<Incoming>) ->
         Route::ImageLoad => Ok(images::load(engine, &query, req.into_body()).await),
         Route::ImageSaveMany => images::save(engine, query.all("names")).await,
         Route::ImageSave(name) => images::save(engine, vec![name]).await,
-        Route::ImageCreate => images::create(engine, &query, req.into_body()).await,
+        Route::ImageCreate => images::create(engine, &query, req).await,
+        Route::ImagePush(name) => images::push(engine, name, &query, req.headers()).await,
+        Route::Auth => images::login(engine, req.into_body()).await,
         Route::ContainerList => containers::list(engine, &query).await,
         Route::ContainerCreate => containers::create(engine, &query, req.into_body()).await,
         Route::ContainerPrune => containers::prune(engine, &query).await,
         Route::Events => events::stream(engine, &query),
         Route::Commit => container_fs::commit(engine, &query, req.into_body()).await,
-        Route::Build => build::build(engine, &query, req.into_body()).await,
+        Route::Build => build::build(engine, &query, req).await,
         Route::BuildPrune => build::prune(engine, &query).await,
         Route::Container(id, action) => containers::action(engine, id, action, &query, req).await,
         Route::Exec(id, action) => exec::action(engine, id, action, &query, req).await,

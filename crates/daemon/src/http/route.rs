@@ -15,6 +15,8 @@ pub enum Route {
     ImageLoad,
     ImageSaveMany,
     ImageCreate,
+    ImagePush(String),
+    Auth,
     ImagePrune,
     ImageInspect(String),
     ImageHistory(String),
@@ -161,6 +163,7 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         "/images/load" => Some((Method::POST, Route::ImageLoad)),
         "/images/get" => Some((Method::GET, Route::ImageSaveMany)),
         "/images/create" => Some((Method::POST, Route::ImageCreate)),
+        "/auth" => Some((Method::POST, Route::Auth)),
         "/images/prune" => Some((Method::POST, Route::ImagePrune)),
         "/containers/json" => Some((Method::GET, Route::ContainerList)),
         "/containers/create" => Some((Method::POST, Route::ContainerCreate)),
@@ -205,7 +208,8 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<(Route, Option<ApiVersio
         return network_route(method, rest).map(|r| (r, version));
     }
     type Make = fn(String) -> Route;
-    let shaped: [(Method, &str, Make); 5] = [
+    let shaped: [(Method, &str, Make); 6] = [
+        (Method::POST, "/push", Route::ImagePush),
         (Method::GET, "/json", Route::ImageInspect),
         (Method::GET, "/history", Route::ImageHistory),
         (Method::GET, "/get", Route::ImageSave),

@@ -134,7 +134,6 @@ impl StagedArchive {
                 .ingest_unpacking(&mut entry, &expected, lease, &mut buf, &report)
                 .map_err(|e| e.context(format!("archive entry {path}")))?;
             if let Some(u) = unpacked {
-                lease.layer(&u.diff_id);
                 staged.unpacked.insert(info.digest.clone(), u);
             }
             staged.files.insert(path, Staged::Blob(info));
@@ -246,7 +245,9 @@ impl ImageService {
         const EVERY: u64 = 4 << 20;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
-            let worker = scope.spawn(move || self.unpack_stream(ChannelReader::new(rx)));
+            let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<u8>>();
+            let worker =
+                scope.spawn(move || self.unpack_stream(ChannelReader::new(rx, Some(spent_tx))));
             let mut tee = Some(tx);
             let mut w = self.content.ingest()?;
             let (mut total, mut reported) = (0u64, 0u64);
@@ -266,7 +267,10 @@ impl ImageService {
                 w.write_all(&buf[..n])
                     .map_err(|e| EngineError::internal(format!("writing blob: {e}")))?;
                 if let Some(t) = &tee {
-                    if t.send(Ok(buf[..n].to_vec())).is_err() {
+                    let mut chunk = spent.try_recv().unwrap_or_default();
+                    chunk.clear();
+                    chunk.extend_from_slice(&buf[..n]);
+                    if t.send(Ok(chunk)).is_err() {
                         // The unpack gave up: not a layer. Keep storing the blob.
                         tee = None;
                     }
@@ -279,6 +283,11 @@ impl ImageService {
             }
             drop(tee);
             let unpacked = worker.join().ok().and_then(Result::ok);
+            // Leased before the blob is checked, so that a blob that fails its digest
+            // has its layer collected with the lease rather than left behind.
+            if let Some(u) = &unpacked {
+                lease.layer(&u.diff_id);
+            }
             report(total);
             let info = self.commit_leased(w, expected, lease)?;
             Ok((info, unpacked))

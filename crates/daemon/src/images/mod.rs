@@ -14,6 +14,8 @@ mod gc;
 mod import;
 mod list;
 mod load;
+mod pull;
+mod push;
 mod register;
 mod remove;
 mod save;
@@ -37,6 +39,8 @@ pub use gc::{Collected, Lease};
 pub use import::ImportRequest;
 pub use list::ListOptions;
 pub use load::loaded_message;
+pub use pull::PullRequest;
+pub use push::PushRequest;
 pub use remove::RemoveOptions;
 pub use save::SavePlan;
 pub use unpack::{no_progress, Progress};
@@ -150,14 +154,14 @@ pub fn with_default_tag(r: &Reference) -> Reference {
     }
 }
 
+/// Whether `name` means the image built into Berth, which is provided, not pulled.
+pub fn is_builtin(name: &str) -> bool {
+    builtin::names_hello_world(name)
+}
+
 impl ImageService {
-    /// What `pull` can do without a registry: provide the built-in image.
+    /// Provides the built-in image for a pull of its name.
     pub fn provide_builtin(&self, name: &str) -> EngineResult<Digest> {
-        if builtin::names_hello_world(name) {
-            return self.resolve_for_use(name);
-        }
-        Err(EngineError::unavailable(format!(
-            "cannot pull {name}: this version of Berth does not pull from registries yet; use `berth load` or `berth import`"
-        )))
+        self.resolve_for_use(name)
     }
 }

@@ -42,17 +42,24 @@ pub struct Unpacked {
 
 /// Reads the chunks sent through a channel; an error chunk is passed on as a read error
 /// (so a broken upload fails the unpack instead of ending it early), a closed channel is
-/// the end.
+/// the end. Each chunk read through goes back on `spent`, for the sender to fill again:
+/// megabyte buffers made and freed per chunk would cost a mapping, page faults and an
+/// unmapping each (the allocator maps big blocks separately, see `alloc`).
 pub struct ChannelReader {
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    spent: Option<std::sync::mpsc::Sender<Vec<u8>>>,
     chunk: Vec<u8>,
     pos: usize,
 }
 
 impl ChannelReader {
-    pub fn new(rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+    pub fn new(
+        rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+        spent: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    ) -> Self {
         ChannelReader {
             rx,
+            spent,
             chunk: Vec::new(),
             pos: 0,
         }
@@ -64,7 +71,10 @@ impl Read for ChannelReader {
         while self.pos == self.chunk.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
+                    let done = std::mem::replace(&mut self.chunk, chunk);
+                    if let (Some(spent), true) = (&self.spent, done.capacity() > 0) {
+                        let _ = spent.send(done);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),

@@ -173,23 +173,27 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
     query.push(("rm".into(), if args.rm { "1" } else { "0" }.into()));
     query.push(("networkmode".into(), args.network.clone()));
 
+    let auths = crate::credentials::all();
     let mut stream = match (&in_place, spec_for_tar) {
         (Some((dir, id)), Some(spec)) => {
             let mut q = query.clone();
             q.push(("berth-context-dir".into(), dir.clone()));
             q.push(("berth-context-id".into(), id.clone()));
-            match client.build(berth_api::client::empty_body(), &q).await {
+            match client
+                .build(berth_api::client::empty_body(), &q, &auths)
+                .await
+            {
                 Err(berth_api::client::ClientError::Api {
                     status: 400,
                     message,
                 }) if message.contains("berth-context-dir cannot be used") => {
-                    client.build(tar_body(spec)?, &query).await?
+                    client.build(tar_body(spec)?, &query, &auths).await?
                 }
                 other => other?,
             }
         }
-        (None, Some(spec)) => client.build(tar_body(spec)?, &query).await?,
-        (_, None) => client.build(body, &query).await?,
+        (None, Some(spec)) => client.build(tar_body(spec)?, &query, &auths).await?,
+        (_, None) => client.build(body, &query, &auths).await?,
     };
     let mut id = None;
     let mut shown = display::Display::new(&args.progress, args.quiet);

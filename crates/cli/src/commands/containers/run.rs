@@ -10,6 +10,7 @@ use berth_api::{Client, ClientError};
 use super::{request, streams};
 use crate::app::{CreateArgs, CreateFlags, RunArgs, StartArgs};
 use crate::error::{CliError, CliResult};
+use crate::image_names::with_latest;
 
 /// Creates the container; a missing image is fetched, as docker's `run` pulls it.
 async fn create_container(
@@ -21,17 +22,20 @@ async fn create_container(
     // As docker: the ID file is claimed before the container exists, so a clash creates
     // nothing, and given up if the create fails.
     let cidfile = flags.cidfile.as_deref().map(CidFile::claim).transpose()?;
+    if flags.pull == "always" {
+        pull_image(client, flags).await?;
+    }
     let created = match client.container_create(&name, req).await {
-        Err(e) if e.is_not_found() && e.to_string().contains("No such image") => {
-            let image = with_latest(&flags.image);
-            eprintln!("Unable to find image '{image}' locally");
-            let stream = client
-                .image_pull(&flags.image, "")
-                .await
-                .map_err(run_error)?;
-            crate::progress::display(stream)
-                .await
-                .map_err(|e| CliError { status: 125, ..e })?;
+        Err(e)
+            if flags.pull == "missing"
+                && e.is_not_found()
+                && e.to_string().contains("No such image") =>
+        {
+            eprintln!(
+                "Unable to find image '{}' locally",
+                with_latest(&flags.image)
+            );
+            pull_image(client, flags).await?;
             client.container_create(&name, req).await
         }
         other => other,
@@ -44,6 +48,22 @@ async fn create_container(
         cidfile.write(&created.id)?;
     }
     Ok(created.id)
+}
+
+/// Pulls the image of `flags` for `run`/`create`, showing the pull's progress.
+async fn pull_image(client: &Client, flags: &CreateFlags) -> CliResult {
+    let image = with_latest(&flags.image);
+    let opts = berth_api::client::PullOptions {
+        platform: flags.platform.clone().unwrap_or_default(),
+        auth: crate::credentials::lookup(&crate::image_names::registry_of(&image)),
+    };
+    let stream = client
+        .image_pull(&image, "", &opts)
+        .await
+        .map_err(run_error)?;
+    crate::progress::display_on_stderr(stream)
+        .await
+        .map_err(|e| CliError { status: 125, ..e })
 }
 
 /// A `--cidfile` claimed for the container about to be created; removed again if it is
@@ -92,15 +112,6 @@ impl Drop for CidFile {
         if self.file.is_some() {
             let _ = std::fs::remove_file(&self.path);
         }
-    }
-}
-
-fn with_latest(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if last.contains(':') || image.contains('@') {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
     }
 }
 
