@@ -48,6 +48,19 @@ fn push_image(
     })
 }
 
+/// Tags the manifest `desc` describes (pushed by digest) as `tag`.
+fn tag(r: &Distribution, repo: &str, desc: &serde_json::Value, tag: &str) {
+    let (status, _, manifest) = crate::distribution::request(
+        &r.addr,
+        "GET",
+        &format!("/v2/{repo}/manifests/{}", desc["digest"].as_str().unwrap()),
+        &[("Accept", OCI_MANIFEST)],
+        b"",
+    );
+    assert_eq!(status, 200);
+    r.put_manifest(repo, tag, OCI_MANIFEST, &manifest);
+}
+
 #[test]
 fn an_index_gives_this_hosts_image_or_the_platform_asked_for() {
     let r = Distribution::start(None);
@@ -116,4 +129,47 @@ fn uncompressed_layers_and_digest_references_pull() {
     let wrong = format!("{}/plain@sha256:{}", r.addr, "0".repeat(64));
     let failed = d.fails(&["pull", &wrong]);
     assert_contains(&failed.stderr, "not found");
+}
+
+#[test]
+fn zstd_layers_pull() {
+    let r = Distribution::start(None);
+    let layer = zstd::encode_all(busybox_layer().as_slice(), 3).unwrap();
+    let desc = push_image(
+        &r,
+        "zst",
+        host_arch(),
+        &layer,
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
+    tag(&r, "zst", &desc, "1");
+    let d = Daemon::start();
+    let name = format!("{}/zst:1", r.addr);
+    d.ok(&["pull", &name]);
+    assert_eq!(d.ok(&["run", "--rm", &name, "echo", "zstd"]).trim(), "zstd");
+}
+
+#[test]
+fn docker_hub_images_come_through_a_registry_mirror() {
+    // The mirror holds `library/mirrored:1`; the engine has no way to Docker Hub.
+    let r = Distribution::start(None);
+    let desc = push_image(
+        &r,
+        "library/mirrored",
+        host_arch(),
+        &gzip(&busybox_layer()),
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    );
+    tag(&r, "library/mirrored", &desc, "1");
+
+    let mirror = format!("http://{}", r.addr);
+    let d = Daemon::start_with(&["--registry-mirror", &mirror]);
+    let out = d.ok(&["pull", "mirrored:1"]);
+    assert_contains(&out, "Pulling from library/mirrored");
+    assert_contains(&out, "docker.io/library/mirrored:1");
+    assert_eq!(
+        d.ok(&["run", "--rm", "mirrored:1", "echo", "mirrored"])
+            .trim(),
+        "mirrored"
+    );
 }

@@ -237,6 +237,12 @@ impl ImageService {
             return self.push_compressing(rt, session, layer, lease, progress);
         }
         let blob = layer.blob.clone();
+        if is_foreign(&blob.media_type) {
+            // As docker: a foreign (non-distributable) layer stays where its URLs say; the
+            // manifest names it and the registry is not sent it.
+            progress(JsonMessage::item(&id, "Skipped foreign layer"));
+            return Ok(blob);
+        }
         if rt
             .block_on(session.blob_size(&blob.digest))
             .map_err(fail)?
@@ -548,6 +554,11 @@ fn counted(
         })
     });
     BodyExt::boxed(http_body_util::StreamBody::new(frames))
+}
+
+/// Docker's and OCI's media types for layers that are not to be pushed.
+fn is_foreign(media_type: &str) -> bool {
+    media_type == media_type::DOCKER_FOREIGN_LAYER || media_type.contains(".nondistributable.")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
