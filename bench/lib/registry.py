@@ -4,6 +4,7 @@ distribution 2.8 (`docker-registry`, Debian's package) — and blob GET throughp
 registries serving the same file.
 """
 
+import atexit
 import os
 import shutil
 import socket
@@ -29,6 +30,8 @@ class Registry:
 
     def __init__(self, ctx, engine):
         self.ctx, self.engine = ctx, engine
+        # Stopped however the run ends, a failed sample included.
+        atexit.register(self.stop)
         self.base = os.path.join(ctx.workspace, f"registry-{engine.name.lower()}")
         self.proc = None
         self.addr = None
