@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -16,13 +15,16 @@ const NET_APPLETS: [&str; 9] = [
     "ip", "nc", "httpd", "wget", "nslookup", "ping", "ping6", "ifconfig", "route",
 ];
 
-/// `udp-echo`, compiled once per test process as a static binary.
+/// `udp-echo`, compiled once per test process as a static binary; the build directory is
+/// removed again, so test runs leave nothing in the temporary directory.
 fn udp_echo() -> Vec<u8> {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let path = BIN.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-udp-echo-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("udp-echo");
+    static BIN: OnceLock<Vec<u8>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-udp-echo-")
+            .tempdir()
+            .unwrap();
+        let out = dir.path().join("udp-echo");
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/udp_echo.c");
         let st = Command::new("gcc")
             .args(["-static", "-Os", "-o"])
@@ -31,9 +33,9 @@ fn udp_echo() -> Vec<u8> {
             .status()
             .expect("gcc (build-essential) is needed for the UDP tests");
         assert!(st.success(), "compiling udp-echo");
-        out
-    });
-    std::fs::read(path).unwrap()
+        std::fs::read(&out).unwrap()
+    })
+    .clone()
 }
 
 /// busybox with its network applets, `udp-echo`, and /www/index.html saying `hello`.
