@@ -290,3 +290,26 @@ print("pulled", image.tags, image.attrs["RepoDigests"])
     assert_contains(&out, &format!("pulled ['{repo}:1'"));
     assert_contains(&out, &format!("{repo}@sha256:"));
 }
+
+#[test]
+fn a_registry_off_loopback_is_reached_over_plain_http_only_when_declared_insecure() {
+    let Some(ip) = common::net::host_address() else {
+        panic!("this machine has no non-loopback IPv4 address for the test");
+    };
+    let r = Distribution::start_on(&ip.to_string(), None);
+    let name = format!("{}/lan:1", r.addr);
+    let strict = Daemon::with_busybox();
+    strict.ok(&["tag", "busybox", &name]);
+    let refused = strict.fails(&["push", &name]);
+    assert_contains(&refused.stderr, "TLS");
+    assert!(r.tags("lan").is_empty(), "nothing reached the registry");
+
+    let insecure = Daemon::start_with(&["--insecure-registry", &r.addr]);
+    insecure.load(&common::images::docker_archive(&[
+        common::images::Image::busybox().tagged(&name),
+    ]));
+    insecure.ok(&["push", &name]);
+    assert_eq!(r.tags("lan"), ["1"]);
+    let puller = Daemon::start_with(&["--insecure-registry", &format!("{ip}/32")]);
+    puller.ok(&["pull", &name]);
+}

@@ -18,16 +18,21 @@ pub struct Distribution {
 impl Distribution {
     /// Starts a registry; with `user` set, HTTP basic auth from an htpasswd (bcrypt) file.
     pub fn start(user: Option<(&str, &str)>) -> Distribution {
+        Distribution::start_on("127.0.0.1", user)
+    }
+
+    /// Starts a registry listening on `host` (an address of this machine).
+    pub fn start_on(host: &str, user: Option<(&str, &str)>) -> Distribution {
         let dir = tempfile::Builder::new()
             .prefix("berth-distribution-")
             .tempdir()
             .unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
+        let port = TcpListener::bind((host, 0))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = format!("{host}:{port}");
         let mut auth = String::new();
         if let Some((u, p)) = user {
             let out = Command::new("htpasswd")
