@@ -320,6 +320,29 @@ pub fn code(r: &Response) -> String {
         .to_string()
 }
 
+/// One plain-HTTP request to any registry at `addr`, its body sent whole.
+pub fn plain_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    read_response(s, method)
+}
+
 fn read_response(s: impl Read, method: &str) -> Response {
     let mut r = BufReader::new(s);
     let mut line = String::new();
@@ -391,6 +414,49 @@ pub fn openssl(dir: &Path, args: &[&str]) {
         "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// An ES256 token-signing key made with openssl in `dir`: the key to mint with, and the
+/// path of its public half (`public.pem`, what `--token-key` takes).
+pub fn es256_key(dir: &Path) -> (jsonwebtoken::EncodingKey, PathBuf) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ec.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            "ec.pem",
+            "-out",
+            "private.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-in",
+            "private.pem",
+            "-pubout",
+            "-out",
+            "public.pem",
+        ],
+    );
+    let pem = std::fs::read(dir.join("private.pem")).unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap();
+    (key, dir.join("public.pem"))
 }
 
 /// A test CA and a certificate it signed for 127.0.0.1, in `dir`: (`ca.pem`, `cert.pem`,

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 
 use serde_json::json;
 
-use crate::common::registry::{openssl, tempdir, test_certificate, Registry};
+use crate::common::registry::{es256_key, tempdir, test_certificate, Registry};
 use crate::common::{assert_contains, docker, Daemon};
 
 #[test]
@@ -161,45 +161,8 @@ fn percent_decode(s: &str) -> String {
 fn the_token_dance_gets_a_token_for_the_repository_and_uses_it() {
     let dir = tempdir();
     let d_ = dir.path();
-    openssl(
-        d_,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "ec.pem",
-        ],
-    );
-    openssl(
-        d_,
-        &[
-            "pkcs8",
-            "-topk8",
-            "-nocrypt",
-            "-in",
-            "ec.pem",
-            "-out",
-            "private.pem",
-        ],
-    );
-    openssl(
-        d_,
-        &[
-            "pkey",
-            "-in",
-            "private.pem",
-            "-pubout",
-            "-out",
-            "public.pem",
-        ],
-    );
-    let key =
-        jsonwebtoken::EncodingKey::from_ec_pem(&std::fs::read(d_.join("private.pem")).unwrap())
-            .unwrap();
-    let public = d_.join("public.pem").to_str().unwrap().to_string();
+    let (key, public) = es256_key(d_);
+    let public = public.to_str().unwrap().to_string();
     let service = token_service(key);
     let realm = format!("http://{service}/token");
     let reg = Registry::start_in(

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::common::images::sha256;
-use super::common::registry::{openssl, tempdir};
+use super::common::registry::{es256_key, openssl, tempdir};
 use super::*;
 
 /// A token signing key and the registry that trusts its public half.
@@ -21,43 +21,9 @@ const REALM: &str = "https://auth.example.invalid/token";
 fn issuer(kind: &str) -> Issuer {
     let dir = tempdir();
     let d = dir.path();
-    let (alg, public) = if kind == "ec" {
-        openssl(
-            d,
-            &[
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                "ec.pem",
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "pkcs8",
-                "-topk8",
-                "-nocrypt",
-                "-in",
-                "ec.pem",
-                "-out",
-                "private.pem",
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "pkey",
-                "-in",
-                "private.pem",
-                "-pubout",
-                "-out",
-                "public.pem",
-            ],
-        );
-        (jsonwebtoken::Algorithm::ES256, "public.pem")
+    let (alg, key, public) = if kind == "ec" {
+        let (key, public) = es256_key(d);
+        (jsonwebtoken::Algorithm::ES256, key, public)
     } else {
         openssl(
             d,
@@ -87,14 +53,11 @@ fn issuer(kind: &str) -> Issuer {
                 "cert.pem",
             ],
         );
-        (jsonwebtoken::Algorithm::RS256, "cert.pem")
+        let pem = std::fs::read(d.join("private.pem")).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
+        (jsonwebtoken::Algorithm::RS256, key, d.join("cert.pem"))
     };
-    let pem = std::fs::read(d.join("private.pem")).unwrap();
-    let key = match alg {
-        jsonwebtoken::Algorithm::ES256 => jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap(),
-        _ => jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
-    };
-    let public = d.join(public).to_str().unwrap().to_string();
+    let public = public.to_str().unwrap().to_string();
     let reg = Registry::start_in(
         dir,
         &[

@@ -14,6 +14,7 @@ mod gc;
 mod import;
 mod list;
 mod load;
+mod parallel;
 mod pull;
 mod push;
 mod register;

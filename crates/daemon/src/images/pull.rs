@@ -212,7 +212,7 @@ impl ImageService {
         for (i, (blob, diff_id)) in layers.iter().zip(diff_ids).enumerate() {
             let id = blob.digest.short().to_string();
             lease.layer(diff_id);
-            if let Some(known) = self.known_record(diff_id) {
+            if let Some(known) = self.known_record(diff_id, true) {
                 progress(JsonMessage::item(&id, "Already exists"));
                 records[i] = Some(known);
             } else {
@@ -257,45 +257,13 @@ impl ImageService {
         lease: &mut Lease<'_>,
         progress: Progress<'_>,
     ) -> EngineResult<(HashMap<Digest, Unpacked>, HashMap<usize, BlobInfo>)> {
-        let queue = std::sync::Mutex::new(which.to_vec());
         let lease = std::sync::Mutex::new(lease);
-        let results = std::sync::Mutex::new(Vec::new());
-        let failure: std::sync::Mutex<Option<EngineError>> = std::sync::Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..PARALLEL_DOWNLOADS.min(which.len()) {
-                scope.spawn(|| {
-                    // Bodies and timers made on this thread belong to the engine's runtime.
-                    let _runtime = rt.enter();
-                    loop {
-                        if failure.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
-                            return;
-                        }
-                        let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
-                            return;
-                        };
-                        match self.download_layer(rt, session, &layers[i], &lease, progress) {
-                            Ok(r) => results
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push((i, r)),
-                            Err(e) => {
-                                failure
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .get_or_insert(e);
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
+        let results = super::parallel::run(which, PARALLEL_DOWNLOADS, Some(rt), |&i| {
+            self.download_layer(rt, session, &layers[i], &lease, progress)
+        })?;
         let mut streamed = HashMap::new();
         let mut blobs = HashMap::new();
-        for (i, (info, unpacked)) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        for (&i, (info, unpacked)) in which.iter().zip(results) {
             if let Some(u) = unpacked {
                 streamed.insert(info.digest.clone(), u);
             }
@@ -352,20 +320,6 @@ impl ImageService {
         drop(shared);
         drop(own);
         result
-    }
-
-    /// A layer record of an image already here with this diff ID, when its layer exists.
-    fn known_record(&self, diff_id: &Digest) -> Option<LayerRecord> {
-        if !self.layers.exists(&diff_id.to_string()).unwrap_or(false) {
-            return None;
-        }
-        let view = self.store.view();
-        let found = view
-            .images()
-            .flat_map(|i| i.layers.iter())
-            .find(|l| &l.diff_id == diff_id && self.content.exists(&l.blob.digest))
-            .cloned();
-        found
     }
 
     /// Fetches a config blob (small), verified, into the content store.

@@ -185,41 +185,10 @@ impl ImageService {
         for l in &record.layers {
             progress(JsonMessage::item(l.diff_id.short(), "Preparing"));
         }
-        let queue = Mutex::new((0..record.layers.len()).rev().collect::<Vec<_>>());
-        let pushed: Mutex<Vec<Option<BlobRef>>> = Mutex::new(vec![None; record.layers.len()]);
-        let failure: Mutex<Option<EngineError>> = Mutex::new(None);
         let lease = Mutex::new(lease);
-        std::thread::scope(|scope| {
-            for _ in 0..PARALLEL_UPLOADS.min(record.layers.len()) {
-                scope.spawn(|| {
-                    // Bodies and timers made on this thread belong to the engine's runtime.
-                    let _runtime = rt.enter();
-                    loop {
-                        if lock(&failure).is_some() {
-                            return;
-                        }
-                        let Some(i) = lock(&queue).pop() else { return };
-                        let layer = &record.layers[i];
-                        match self.push_layer(rt, session, layer, sources, &lease, progress) {
-                            Ok(b) => lock(&pushed)[i] = Some(b),
-                            Err(e) => {
-                                lock(&failure).get_or_insert(e);
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        pushed
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into_iter()
-            .map(|b| b.ok_or_else(|| EngineError::internal("a layer was left out of the push")))
-            .collect()
+        super::parallel::run(&record.layers, PARALLEL_UPLOADS, Some(rt), |layer| {
+            self.push_layer(rt, session, layer, sources, &lease, progress)
+        })
     }
 
     fn push_layer(

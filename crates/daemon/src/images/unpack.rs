@@ -5,11 +5,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use berth_api::types::JsonMessage;
-use berth_store::{BlobInfo, Digest};
+use berth_store::{BlobInfo, ContentStore, Digest, LayerRecord};
 
 use super::{ImageService, Lease};
 use crate::error::{EngineError, EngineResult};
@@ -137,50 +135,26 @@ impl ImageService {
                         && self.layers.exists(&diff_id.to_string()).unwrap_or(false)
                 })
                 .map(|u| u.sizes);
-            match streamed.or_else(|| self.known_layer(&diff_id)) {
+            let known = || {
+                self.known_record(&diff_id, false).map(|l| LayerSizes {
+                    tar_size: l.tar_size,
+                    unpacked_size: l.unpacked_size,
+                })
+            };
+            match streamed.or_else(known) {
                 Some(sizes) => {
                     results.insert(diff_id, sizes);
                 }
                 None => todo.push(job),
             }
         }
-        let workers = std::thread::available_parallelism()
+        let threads = std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(2)
-            .min(todo.len());
-        let queue = Mutex::new(todo);
-        let done = Mutex::new(Vec::new());
-        let failed = AtomicBool::new(false);
-        let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    if failed.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    let Some(job) = next else { return };
-                    match self.unpack_one(&job, progress, status) {
-                        Ok(sizes) => done
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((job.diff_id, sizes)),
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            first_error
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .get_or_insert(e);
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        results.extend(done.into_inner().unwrap_or_else(|e| e.into_inner()));
+            .unwrap_or(2);
+        let sizes = super::parallel::run(&todo, threads, None, |job| {
+            self.unpack_one(job, progress, status)
+        })?;
+        results.extend(todo.into_iter().map(|j| j.diff_id).zip(sizes));
         Ok(results)
     }
 
@@ -210,8 +184,9 @@ impl ImageService {
         })
     }
 
-    /// Sizes of a layer that is already unpacked and recorded by some image.
-    fn known_layer(&self, diff_id: &Digest) -> Option<LayerSizes> {
+    /// The record some image holds of a layer that is already unpacked; with `blob`, only
+    /// one whose blob is in the content store too (what a pull may name for its image).
+    pub(super) fn known_record(&self, diff_id: &Digest, blob: bool) -> Option<LayerRecord> {
         if !self.layers.exists(&diff_id.to_string()).unwrap_or(false) {
             return None;
         }
@@ -219,11 +194,8 @@ impl ImageService {
         let found = view
             .images()
             .flat_map(|i| i.layers.iter())
-            .find(|l| &l.diff_id == diff_id)
-            .map(|l| LayerSizes {
-                tar_size: l.tar_size,
-                unpacked_size: l.unpacked_size,
-            });
+            .find(|l| &l.diff_id == diff_id && (!blob || self.content.exists(&l.blob.digest)))
+            .cloned();
         found
     }
 
