@@ -183,14 +183,11 @@ pub async fn create(
                     format!("Digest: {id}"),
                 ]
             } else {
-                let out_lock = Mutex::new(&mut *out);
-                let progress = |m: JsonMessage| {
-                    let _ = out_lock
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .message(&m);
-                };
-                engine.images.pull(&rt, &client, &request, &progress)?
+                let shared = Mutex::new(&mut *out);
+                let sink = progress_sink(&shared);
+                let lines = engine.images.pull(&rt, &client, &request, &sink);
+                drop(sink);
+                lines?
             };
             for line in lines {
                 out.message(&JsonMessage::status(line))
@@ -230,14 +227,9 @@ pub async fn push(
     let engine = engine.clone();
     Ok(
         respond("application/json", 0, OnError::JsonMessage, move |out| {
-            let out_lock = Mutex::new(&mut *out);
-            let progress = |m: JsonMessage| {
-                let _ = out_lock
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .message(&m);
-            };
-            engine.images.push(&rt, &client, &request, &progress)
+            let shared = Mutex::new(&mut *out);
+            let sink = progress_sink(&shared);
+            engine.images.push(&rt, &client, &request, &sink)
         })
         .await,
     )

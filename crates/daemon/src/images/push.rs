@@ -280,7 +280,16 @@ impl ImageService {
         let body = channel_body(rx, sent.clone());
         let ingest = self.content.ingest()?;
         let (next, compressed) = std::thread::scope(|s| {
-            let compressor = s.spawn(move || compress_into(file, ingest, tx));
+            let compressor = s.spawn(move || {
+                let abort = tx.clone();
+                let done = compress_into(file, ingest, tx);
+                if let Err(e) = &done {
+                    // The upload's body fails too, so the registry never takes a short blob
+                    // for a whole one.
+                    let _ = abort.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                }
+                done
+            });
             let next = self.with_progress(
                 rt,
                 &id,
