@@ -3,6 +3,7 @@
 //! - [`unpack`]: the confined tar extractor (also used for ADD in builds and `cp` into
 //!   containers). Every write is resolved inside the destination root by the kernel.
 //! - [`compression`]: sniffs gzip / zstd / plain tar from the first bytes of a stream.
+//! - [`layer_gzip`]: the gzip encoder for pushes, storing what does not compress.
 //! - [`LayerStore`]: one directory per layer, keyed by diff ID, published atomically, plus
 //!   the active (writable) snapshots containers run on.
 //! - [`pack`]: the confined tar writer (`cp` out of containers, `export`, and a container's
@@ -14,6 +15,7 @@
 pub mod compression;
 pub mod error;
 mod fsutil;
+pub mod layer_gzip;
 pub mod layer_store;
 pub mod overlay;
 pub mod pack;
@@ -25,6 +27,7 @@ pub mod conformance;
 
 pub use compression::{decompress, Compression, Decompressor};
 pub use error::{ErrorKind, LayerError, OverlayError, PackError, UnpackError};
+pub use layer_gzip::LayerGzip;
 pub use layer_store::{Change, ChangeKind, InitPath, LayerInfo, LayerStore};
 pub use pack::{pack, PackOptions, PackStats, PackWhiteouts};
 pub use snapshotter::Snapshotter;

@@ -460,7 +460,8 @@ impl ImageService {
     }
 }
 
-/// Gzips `file` into the content store and the upload channel at once.
+/// Gzips `file` into the content store and the upload channel at once (stretches that do
+/// not compress are stored: see [`berth_snapshot::LayerGzip`]).
 fn compress_into(
     file: std::fs::File,
     ingest: Box<dyn berth_store::content::Ingest>,
@@ -468,7 +469,7 @@ fn compress_into(
 ) -> std::io::Result<Box<dyn berth_store::content::Ingest>> {
     let tee = Tee { ingest, tx };
     let buffered = std::io::BufWriter::with_capacity(1 << 20, tee);
-    let mut encoder = flate2::write::GzEncoder::new(buffered, flate2::Compression::fast());
+    let mut encoder = berth_snapshot::LayerGzip::new(buffered)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut buf = vec![0u8; 1 << 20];
     loop {
