@@ -1,6 +1,7 @@
 //! Request and response bodies. Handlers read a [`RequestBody`] chunk by chunk without
 //! seeing hyper; responses are a [`ResponseBody`]: nothing, a small buffer, or a mapped blob
-//! handed to the socket in slices (each a reference into the mapping, never a copy).
+//! handed to the socket in slices (each a reference into the mapping, never a copy; on plain
+//! TCP the slices go out with sendfile).
 
 use std::convert::Infallible;
 use std::pin::Pin;

@@ -14,6 +14,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use super::http::State;
+use super::sendfile::SendfileStream;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that connects and says nothing is not kept around.
@@ -42,7 +43,7 @@ pub async fn run(
                     let (tls, state, stop) = (tls.clone(), state.clone(), stop_rx.clone());
                     connections.spawn(async move {
                         let io: Box<dyn Io> = match tls {
-                            None => Box::new(tcp),
+                            None => Box::new(SendfileStream::new(tcp)),
                             Some(acceptor) => {
                                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                                     Ok(Ok(s)) => Box::new(s),

@@ -17,6 +17,7 @@ mod http;
 mod listen;
 mod manifest;
 mod names;
+mod sendfile;
 mod storage;
 mod tls;
 mod uploads;

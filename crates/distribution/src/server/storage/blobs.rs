@@ -14,6 +14,7 @@ use memmap2::{Advice, MmapOptions};
 
 use super::fsutil;
 use super::StorageError;
+use crate::server::sendfile::MappedFile;
 
 #[derive(Debug, Clone)]
 pub struct BlobFiles {
@@ -84,8 +85,9 @@ impl BlobFiles {
     }
 
     /// `len` bytes from `offset`, mapped rather than read: the pages come from the page
-    /// cache that every concurrent pull of the blob shares, and go to the socket without a
-    /// copy through a buffer of ours. `None` when the blob is gone.
+    /// cache that every concurrent pull of the blob shares, and a plain-TCP connection sends
+    /// them from the file with sendfile (see [`crate::server::sendfile`]). `None` when the
+    /// blob is gone.
     pub fn map(
         &self,
         digest: &Digest,
@@ -112,7 +114,7 @@ impl BlobFiles {
             .map_err(|e| StorageError::io("map", &path, e))?;
         // Only a hint: the socket reads the mapping front to back.
         let _ = map.advise(Advice::Sequential);
-        Ok(Some(Bytes::from_owner(map)))
+        Ok(Some(Bytes::from_owner(MappedFile::new(map, file, offset))))
     }
 
     /// Marks a blob as just used, so a collector's grace period counts from now; `false`
