@@ -46,8 +46,10 @@ impl Distribution {
                 file.display()
             );
         }
+        // Manifests may name foreign layers by URL, as Docker Hub's do (distribution refuses
+        // every URL unless told which to allow).
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\nvalidation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");

@@ -173,3 +173,72 @@ fn docker_hub_images_come_through_a_registry_mirror() {
         "mirrored"
     );
 }
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_FOREIGN: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+/// Pushes a Docker image to `repo` whose one layer is foreign, found at `urls`.
+fn push_foreign(r: &Distribution, repo: &str, layer: &[u8], urls: &[String]) -> String {
+    let config = Image::busybox().config_bytes();
+    let config_digest = r.put_blob(repo, &config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": DOCKER_FOREIGN, "digest": sha256(layer), "size": layer.len(), "urls": urls}],
+    }))
+    .unwrap();
+    r.put_manifest(repo, "1", DOCKER_MANIFEST, &manifest)
+}
+
+fn blob_status(r: &Distribution, repo: &str, digest: &str) -> u16 {
+    let path = format!("/v2/{repo}/blobs/{digest}");
+    crate::distribution::request(&r.addr, "HEAD", &path, &[], b"").0
+}
+
+#[test]
+fn foreign_layers_come_from_their_urls_and_are_not_pushed() {
+    let r = Distribution::start(None);
+    let layer = gzip(&busybox_layer());
+    // The layer lives outside the image's repository: only its URL leads to it.
+    let layer_digest = r.put_blob("elsewhere", &layer);
+    let url = format!("http://{}/v2/elsewhere/blobs/{layer_digest}", r.addr);
+    let manifest_digest = push_foreign(&r, "foreign", &layer, &[url]);
+    assert_eq!(blob_status(&r, "foreign", &layer_digest), 404);
+
+    let d = Daemon::start();
+    let name = format!("{}/foreign:1", r.addr);
+    d.ok(&["pull", &name]);
+    assert_eq!(
+        d.ok(&["run", "--rm", &name, "echo", "from the URL"]).trim(),
+        "from the URL"
+    );
+
+    // A push leaves the layer where its URL says, and the manifest as it was.
+    let other = Distribution::start(None);
+    let target = format!("{}/foreign:1", other.addr);
+    d.ok(&["tag", &name, &target]);
+    let out = d.ok(&["push", &target]);
+    assert_contains(&out, "Skipped foreign layer");
+    assert_contains(&out, &format!("digest: {manifest_digest}"));
+    assert_eq!(blob_status(&other, "foreign", &layer_digest), 404);
+
+    // URLs that do not answer: the registry has the layer, and it comes from there (the
+    // image goes first, so the layer is not already here).
+    d.ok(&["rmi", &name, &target]);
+    let r2 = Distribution::start(None);
+    r2.put_blob("fallback", &layer);
+    push_foreign(
+        &r2,
+        "fallback",
+        &layer,
+        &["http://127.0.0.1:9/gone".to_string()],
+    );
+    let fallback = format!("{}/fallback:1", r2.addr);
+    d.ok(&["pull", &fallback]);
+    assert_eq!(
+        d.ok(&["run", "--rm", &fallback, "echo", "from the registry"])
+            .trim(),
+        "from the registry"
+    );
+}

@@ -157,6 +157,12 @@ impl ImageService {
                 })
             })
             .collect::<EngineResult<_>>()?;
+        // Foreign (non-distributable) layers name where they live.
+        let urls: Vec<Vec<String>> = parsed
+            .layers()
+            .iter()
+            .map(|l| l.urls().clone().unwrap_or_default())
+            .collect();
         if config.rootfs.diff_ids.len() != layers.len() {
             return Err(EngineError::invalid(format!(
                 "image {config_digest} has {} layers but its config lists {} diff IDs",
@@ -169,7 +175,7 @@ impl ImageService {
         let records = self.pull_layers(
             rt,
             session,
-            &layers,
+            (&layers, &urls),
             &config.rootfs.diff_ids,
             &mut lease,
             progress,
@@ -202,7 +208,7 @@ impl ImageService {
         &self,
         rt: &Handle,
         session: &Session,
-        layers: &[BlobRef],
+        (layers, urls): (&[BlobRef], &[Vec<String>]),
         diff_ids: &[Digest],
         lease: &mut Lease<'_>,
         progress: Progress<'_>,
@@ -221,7 +227,7 @@ impl ImageService {
             }
         }
         let (streamed, blobs) =
-            self.download_layers(rt, session, layers, &fetch, lease, progress)?;
+            self.download_layers(rt, session, (layers, urls), &fetch, lease, progress)?;
         let jobs = fetch
             .iter()
             .map(|&i| LayerJob {
@@ -252,14 +258,14 @@ impl ImageService {
         &self,
         rt: &Handle,
         session: &Session,
-        layers: &[BlobRef],
+        (layers, urls): (&[BlobRef], &[Vec<String>]),
         which: &[usize],
         lease: &mut Lease<'_>,
         progress: Progress<'_>,
     ) -> EngineResult<(HashMap<Digest, Unpacked>, HashMap<usize, BlobInfo>)> {
         let lease = std::sync::Mutex::new(lease);
         let results = super::parallel::run(which, PARALLEL_DOWNLOADS, Some(rt), |&i| {
-            self.download_layer(rt, session, &layers[i], &lease, progress)
+            self.download_layer(rt, session, (&layers[i], &urls[i]), &lease, progress)
         })?;
         let mut streamed = HashMap::new();
         let mut blobs = HashMap::new();
@@ -276,7 +282,7 @@ impl ImageService {
         &self,
         rt: &Handle,
         session: &Session,
-        blob: &BlobRef,
+        (blob, urls): (&BlobRef, &[String]),
         lease: &std::sync::Mutex<&mut Lease<'_>>,
         progress: Progress<'_>,
     ) -> EngineResult<(BlobInfo, Option<Unpacked>)> {
@@ -291,7 +297,18 @@ impl ImageService {
             return Ok((info, None));
         }
         let (body, _) = rt
-            .block_on(session.blob(&blob.digest))
+            .block_on(async {
+                if !urls.is_empty() {
+                    // As docker: a foreign layer comes from its URLs, or from the registry
+                    // when none of them answers.
+                    match session.foreign_blob(urls, &blob.digest).await {
+                        Ok(found) => return Ok(found),
+                        Err(e) => tracing::info!(layer = %blob.digest, error = %e,
+                            "foreign layer not at its URLs; asking the registry"),
+                    }
+                }
+                session.blob(&blob.digest).await
+            })
             .map_err(|e| EngineError::unavailable(format!("layer {}: {e}", blob.digest)))?;
         let mut reader = crate::http::body_reader(body);
         let total = blob.size as i64;

@@ -357,7 +357,46 @@ impl Session {
     /// Starts fetching a blob: the response body (following redirects) and its length.
     pub async fn blob(&self, digest: &Digest) -> Result<(Incoming, Option<u64>), ClientError> {
         let url = self.url(&format!("blobs/{digest}"));
-        let mut resp = self.send(Method::GET, &url, &[], &empty).await?;
+        let resp = self.send(Method::GET, &url, &[], &empty).await?;
+        self.blob_response(resp, &url, true, digest).await
+    }
+
+    /// Starts fetching a foreign layer from the first of `urls` that answers (its
+    /// descriptor's `urls`, outside the registry: no credentials go there).
+    pub async fn foreign_blob(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+    ) -> Result<(Incoming, Option<u64>), ClientError> {
+        let mut last = ClientError::invalid(format!("blob {digest}: no URL to fetch it from"));
+        for url in urls {
+            let attempt = async {
+                let uri: Uri = url
+                    .parse()
+                    .map_err(|e| ClientError::invalid(format!("{url}: {e}")))?;
+                let req = Request::get(uri)
+                    .body(empty())
+                    .map_err(|e| ClientError::invalid(e.to_string()))?;
+                let resp = self.client.transport.send(req, true).await?;
+                self.blob_response(resp, url, false, digest).await
+            };
+            match attempt.await {
+                Ok(found) => return Ok(found),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Follows `resp`'s redirects and returns the blob's body and length. Credentials go
+    /// only to the host `url` names, and only when `credentials` says so.
+    async fn blob_response(
+        &self,
+        mut resp: Response<Incoming>,
+        url: &str,
+        credentials: bool,
+        digest: &Digest,
+    ) -> Result<(Incoming, Option<u64>), ClientError> {
         let mut at: Uri = url
             .parse()
             .map_err(|e| ClientError::invalid(format!("{url}: {e}")))?;
@@ -371,7 +410,7 @@ impl Session {
             let next = transport::resolve(&at, &location)?;
             // Credentials stay with the registry; a blob store elsewhere gets none.
             let same_host = next.authority() == at.authority();
-            resp = if same_host {
+            resp = if same_host && credentials {
                 self.send_once(Method::GET, &next.to_string(), &[], empty())
                     .await?
             } else {
@@ -379,7 +418,10 @@ impl Session {
                     .body(empty())
                     .map_err(|e| ClientError::invalid(e.to_string()))?;
                 let verify = next.scheme_str() == Some("https") && self.endpoint.verify;
-                self.client.transport.send(req, verify).await?
+                self.client
+                    .transport
+                    .send(req, verify || !credentials)
+                    .await?
             };
             at = next;
         }
