@@ -41,6 +41,8 @@ pub struct Registry {
     pub addr: String,
     /// The `Authorization` sent by [`Registry::req`].
     pub auth: Option<String>,
+    /// The address it listens on (any port).
+    host: String,
     tls: Option<Arc<rustls::ClientConfig>>,
     child: Option<Child>,
 }
@@ -60,10 +62,17 @@ impl Registry {
 
     /// Starts a registry rooted in `dir/root` with extra `args`.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Registry {
+        Registry::start_on_in("127.0.0.1", dir, args)
+    }
+
+    /// Starts a registry listening on `host` (an address of this machine), rooted in
+    /// `dir/root`, with extra `args`.
+    pub fn start_on_in(host: &str, dir: tempfile::TempDir, args: &[&str]) -> Registry {
         let mut reg = Registry {
             dir,
             addr: String::new(),
             auth: None,
+            host: host.to_string(),
             tls: None,
             child: None,
         };
@@ -73,7 +82,13 @@ impl Registry {
 
     pub fn launch(&mut self, args: &[&str]) {
         let mut child = Command::new(BERTH)
-            .args(["registry", "serve", "--addr", "127.0.0.1:0", "--root"])
+            .args([
+                "registry",
+                "serve",
+                "--addr",
+                &format!("{}:0", self.host),
+                "--root",
+            ])
             .arg(self.root())
             .args(args)
             .env("BERTH_LOG", "debug")
@@ -462,6 +477,11 @@ pub fn es256_key(dir: &Path) -> (jsonwebtoken::EncodingKey, PathBuf) {
 /// A test CA and a certificate it signed for 127.0.0.1, in `dir`: (`ca.pem`, `cert.pem`,
 /// `key.pem`).
 pub fn test_certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    test_certificate_for(dir, "127.0.0.1")
+}
+
+/// A test CA and a certificate it signed for the IP address `ip`, in `dir`.
+pub fn test_certificate_for(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     openssl(
         dir,
         &[
@@ -492,10 +512,14 @@ pub fn test_certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             "-out",
             "cert.csr",
             "-subj",
-            "/CN=127.0.0.1",
+            &format!("/CN={ip}"),
         ],
     );
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    std::fs::write(
+        dir.join("ext.cnf"),
+        format!("subjectAltName=IP:{ip}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
     openssl(
         dir,
         &[

@@ -7,7 +7,9 @@ use std::net::TcpListener;
 
 use serde_json::json;
 
-use crate::common::registry::{es256_key, tempdir, test_certificate, Registry};
+use crate::common::registry::{
+    es256_key, tempdir, test_certificate, test_certificate_for, Registry,
+};
 use crate::common::{assert_contains, docker, Daemon};
 
 #[test]
@@ -55,6 +57,48 @@ fn pulls_and_pushes_go_over_https_to_a_tls_registry() {
     assert_eq!(
         fresh.ok(&["run", "--rm", &name, "echo", "tls"]).trim(),
         "tls"
+    );
+}
+
+#[test]
+fn a_tls_registry_off_loopback_is_trusted_through_its_certs_d_directory() {
+    let ip = crate::common::net::host_address()
+        .expect("this machine has no non-loopback IPv4 address for the test")
+        .to_string();
+    let dir = tempdir();
+    let (ca, cert, key) = test_certificate_for(dir.path(), &ip);
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let reg = Registry::start_on_in(&ip, dir, &tls);
+    let name = format!("{}/certs/bb:1", reg.addr);
+
+    // Off loopback and not declared insecure, a certificate from an unknown CA is refused.
+    let untrusting = Daemon::with_busybox();
+    untrusting.ok(&["tag", "busybox", &name]);
+    let refused = untrusting.fails(&["push", &name]);
+    assert_contains(&refused.stderr, "certificate");
+
+    // Its CA in `certs.d/<host:port>/` beside the daemon's configuration file makes it
+    // trusted.
+    let trusting = Daemon::start();
+    let certs = trusting.dir.path().join("certs.d").join(&reg.addr);
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&ca, certs.join("ca.crt")).unwrap();
+    trusting.load(&crate::common::images::docker_archive(&[
+        crate::common::images::Image::busybox().tagged(&name),
+    ]));
+    trusting.ok(&["push", &name]);
+    trusting.ok(&["rmi", &name]);
+    trusting.ok(&["pull", &name]);
+    assert_eq!(
+        trusting
+            .ok(&["run", "--rm", &name, "echo", "trusted"])
+            .trim(),
+        "trusted"
     );
 }
 
