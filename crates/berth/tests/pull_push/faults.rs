@@ -1,6 +1,9 @@
 //! What a pull leaves when something goes wrong: a registry serving wrong bytes, an engine
 //! killed in the middle, names and registries that do not exist.
 
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, assert_contains, Daemon};
@@ -51,10 +54,8 @@ fn a_registry_serving_wrong_bytes_fails_the_pull_and_commits_nothing() {
     assert_eq!(d.ok(&["run", "--rm", &name, "echo", "fine"]).trim(), "fine");
 }
 
-#[test]
-fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
-    let r = Distribution::start(None);
-    // A layer too big to fly past: 48 MiB that do not compress.
+/// Pushes to `r` an image with a 48 MiB layer that does not compress; returns its name.
+fn big_image(r: &Distribution) -> String {
     let mut noise = vec![0u8; 48 << 20];
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for chunk in noise.chunks_mut(8) {
@@ -63,6 +64,7 @@ fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
         x ^= x << 17;
         chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
     }
+    let name = format!("{}/big:1", r.addr);
     let image = common::images::Image::new(
         vec![
             common::images::busybox_layer(),
@@ -70,12 +72,141 @@ fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
         ],
         &["sh"],
     )
-    .tagged(&format!("{}/big:1", r.addr));
+    .tagged(&name);
     let pusher = Daemon::start();
     pusher.load(&common::images::docker_archive(&[image]));
-    let name = format!("{}/big:1", r.addr);
     pusher.ok(&["push", &name]);
+    name
+}
 
+/// Nothing of a pull that did not finish is left: no image, blob, layer or ingest.
+fn assert_nothing_left(d: &Daemon, name: &str) {
+    assert!(
+        d.run(&["image", "inspect", name]).status != 0,
+        "nothing visible"
+    );
+    let ingest = d.data_root().join("content/ingest");
+    assert!(common::list_dir(&ingest).is_empty(), "no half-written blob");
+    assert!(d.blobs().is_empty(), "no blob kept: {:?}", d.blobs());
+    assert!(d.layers().is_empty(), "no layer kept: {:?}", d.layers());
+}
+
+/// Waits until the pull has started writing a blob.
+fn wait_for_ingest(d: &Daemon) {
+    let ingest = d.data_root().join("content/ingest");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while common::list_dir(&ingest).is_empty() {
+        assert!(Instant::now() < deadline, "the pull never started writing");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits for the engine to let go of what an ended pull had (it unwinds on its own time
+/// once the pull fails), then checks that nothing is left.
+fn wait_for_nothing_left(d: &Daemon, name: &str) {
+    let ingest = d.data_root().join("content/ingest");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && !(common::list_dir(&ingest).is_empty() && d.blobs().is_empty() && d.layers().is_empty())
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_nothing_left(d, name);
+}
+
+/// How [`faulty_proxy`] passes responses on.
+const CUT: u8 = 0;
+const SLOW: u8 = 1;
+const FINE: u8 = 2;
+
+/// A TCP proxy to `upstream` that, as `mode` says, breaks every connection once 8 MiB have
+/// come back through it (a network failing in the middle of a download), passes responses
+/// on slowly (about 50 MiB/s, so a client can be stopped midway), or just passes them on.
+fn faulty_proxy(upstream: &str) -> (String, Arc<AtomicU8>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mode = Arc::new(AtomicU8::new(CUT));
+    let (upstream, flag) = (upstream.to_string(), mode.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(std::net::Shutdown::Write);
+            });
+            let flag = flag.clone();
+            std::thread::spawn(move || {
+                let (mut from, mut to) = (server, client);
+                let mut buf = vec![0u8; 64 << 10];
+                let mut sent = 0usize;
+                loop {
+                    let n = match from.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                    match flag.load(Ordering::SeqCst) {
+                        CUT if sent > 8 << 20 => break,
+                        SLOW => std::thread::sleep(Duration::from_millis(1)),
+                        _ => {}
+                    }
+                }
+                let _ = to.shutdown(std::net::Shutdown::Both);
+                let _ = from.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (addr, mode)
+}
+
+#[test]
+fn a_pull_cut_off_by_the_network_or_interrupted_leaves_nothing_and_the_next_one_works() {
+    let r = Distribution::start(None);
+    big_image(&r);
+    let (proxy, mode) = faulty_proxy(&r.addr);
+    let name = format!("{proxy}/big:1");
+    let d = Daemon::start();
+
+    let failed = d.fails(&["pull", &name]);
+    assert!(!failed.stderr.is_empty());
+    wait_for_nothing_left(&d, &name);
+
+    // Ctrl-C in the client: the engine stops the pull it was serving.
+    mode.store(SLOW, Ordering::SeqCst);
+    let mut pull = d
+        .cli()
+        .args(["pull", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_ingest(&d);
+    // SAFETY: kill(2) on a child we spawned and have not reaped.
+    assert_eq!(unsafe { libc::kill(pull.id() as i32, libc::SIGINT) }, 0);
+    let _ = pull.wait();
+    wait_for_nothing_left(&d, &name);
+
+    mode.store(FINE, Ordering::SeqCst);
+    d.ok(&["pull", &name]);
+    assert_eq!(
+        d.ok(&["run", "--rm", &name, "stat", "-c", "%s", "/noise.bin"])
+            .trim(),
+        (48u64 << 20).to_string()
+    );
+}
+
+#[test]
+fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
+    let r = Distribution::start(None);
+    let name = big_image(&r);
     let mut d = Daemon::start();
     let mut pull = d
         .cli()
@@ -84,30 +215,11 @@ fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let ingest = d.data_root().join("content/ingest");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while common::list_dir(&ingest).is_empty() {
-        assert!(Instant::now() < deadline, "the pull never started writing");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_ingest(&d);
     d.kill9();
     let _ = pull.wait();
     d.relaunch();
-    assert!(
-        d.run(&["image", "inspect", &name]).status != 0,
-        "nothing visible"
-    );
-    assert!(common::list_dir(&ingest).is_empty(), "no half-written blob");
-    assert!(
-        d.blobs().is_empty(),
-        "unreferenced blobs removed: {:?}",
-        d.blobs()
-    );
-    assert!(
-        d.layers().is_empty(),
-        "unreferenced layers removed: {:?}",
-        d.layers()
-    );
+    assert_nothing_left(&d, &name);
     d.ok(&["pull", &name]);
     assert_eq!(
         d.ok(&["run", "--rm", &name, "stat", "-c", "%s", "/noise.bin"])

@@ -69,6 +69,7 @@ impl EngineBackend {
             reference: reference.clone(),
             all_tags: false,
             platform: platform.map(str::to_string),
+            cancelled: Default::default(),
         };
         let client = self.engine.registry();
         self.images()

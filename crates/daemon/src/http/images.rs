@@ -1,5 +1,6 @@
 //! Handlers for the image endpoints.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use berth_api::types::JsonMessage;
@@ -63,9 +64,21 @@ pub async fn prune(engine: &Arc<Engine>, q: &Query) -> EngineResult<HttpResponse
 fn progress_sink<'a, 'o>(
     out: &'a Mutex<&'o mut Output>,
 ) -> impl Fn(JsonMessage) + Sync + use<'a, 'o> {
+    progress_sink_noting_gone(out, None)
+}
+
+/// A progress sink that also sets `gone` once the client no longer takes messages.
+fn progress_sink_noting_gone<'a, 'o>(
+    out: &'a Mutex<&'o mut Output>,
+    gone: Option<&'a AtomicBool>,
+) -> impl Fn(JsonMessage) + Sync + use<'a, 'o> {
     move |m: JsonMessage| {
         if let Ok(mut o) = out.lock() {
-            let _ = o.message(&m);
+            if o.message(&m).is_err() {
+                if let Some(gone) = gone {
+                    gone.store(true, Ordering::Relaxed);
+                }
+            }
         }
     }
 }
@@ -168,6 +181,7 @@ pub async fn create(
             .filter(|p| !p.is_empty())
             .map(str::to_string),
         credentials,
+        cancelled: Arc::new(AtomicBool::new(false)),
     };
     let client = engine.registry();
     let rt = tokio::runtime::Handle::current();
@@ -184,7 +198,7 @@ pub async fn create(
                 ]
             } else {
                 let shared = Mutex::new(&mut *out);
-                let sink = progress_sink(&shared);
+                let sink = progress_sink_noting_gone(&shared, Some(&request.cancelled));
                 let lines = engine.images.pull(&rt, &client, &request, &sink);
                 drop(sink);
                 lines?

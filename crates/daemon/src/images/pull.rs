@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use berth_api::types::JsonMessage;
@@ -37,6 +38,43 @@ pub struct PullRequest {
     /// `os/arch[/variant]`, or the host's when absent.
     pub platform: Option<String>,
     pub credentials: Credentials,
+    /// Set when whoever asked has gone (a client that hung up): the pull stops at its next
+    /// read from the registry, and keeps nothing, as docker's does.
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// Where a pull reads from: the registry session, the runtime its I/O runs on, and the
+/// request's cancellation.
+struct Remote<'a> {
+    rt: &'a Handle,
+    session: &'a Session,
+    cancelled: &'a AtomicBool,
+}
+
+impl Remote<'_> {
+    fn check(&self) -> EngineResult<()> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(EngineError::unavailable(CANCELLED));
+        }
+        Ok(())
+    }
+}
+
+const CANCELLED: &str = "the pull was cancelled: its client went away";
+
+/// A registry response body that stops with an error once the pull is cancelled.
+struct UntilCancelled<'a, R> {
+    inner: R,
+    cancelled: &'a AtomicBool,
+}
+
+impl<R: Read> Read for UntilCancelled<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(CANCELLED));
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// One tag (or digest) pulled.
@@ -78,10 +116,16 @@ impl ImageService {
         } else {
             vec![reference.clone()]
         };
+        let remote = Remote {
+            rt,
+            session: &session,
+            cancelled: &req.cancelled,
+        };
         let mut fresh_any = false;
         let mut lines = Vec::new();
         for target in &targets {
-            let pulled = self.pull_one(rt, &session, target, req.platform.as_deref(), progress)?;
+            remote.check()?;
+            let pulled = self.pull_one(&remote, target, req.platform.as_deref(), progress)?;
             fresh_any |= pulled.fresh;
             lines.push(format!("Digest: {}", pulled.digest));
         }
@@ -100,12 +144,12 @@ impl ImageService {
 
     fn pull_one(
         &self,
-        rt: &Handle,
-        session: &Session,
+        remote: &Remote<'_>,
         target: &Reference,
         platform: Option<&str>,
         progress: Progress<'_>,
     ) -> EngineResult<Pulled> {
+        let (rt, session) = (remote.rt, remote.session);
         let label = target
             .digest()
             .map(|d| d.to_string())
@@ -144,7 +188,7 @@ impl ImageService {
         let manifest_blob = self.keep(&manifest.bytes, &top_ref(&manifest), &mut lease)?;
 
         let config_digest = digest_of(parsed.config().digest())?;
-        let config_blob = self.fetch_small(rt, session, &config_digest, &mut lease)?;
+        let config_blob = self.fetch_small(remote, &config_digest, &mut lease)?;
         let config = self.config_of(&config_blob)?;
         let layers: Vec<BlobRef> = parsed
             .layers()
@@ -173,8 +217,7 @@ impl ImageService {
         // "Downloaded newer image" when the name did not already mean this image.
         let named_before = self.store.view().lookup(target) == Some(&config_digest);
         let records = self.pull_layers(
-            rt,
-            session,
+            remote,
             (&layers, &urls),
             &config.rootfs.diff_ids,
             &mut lease,
@@ -186,6 +229,8 @@ impl ImageService {
             names.push(target.clone());
         }
         names.push(target.name_only().with_digest(top.digest.clone()));
+        // A pull whose client left just now still names nothing.
+        remote.check()?;
         self.register(vec![NewImage {
             id: config_digest.clone(),
             config,
@@ -206,8 +251,7 @@ impl ImageService {
     /// blob already here. Returns their records.
     fn pull_layers(
         &self,
-        rt: &Handle,
-        session: &Session,
+        remote: &Remote<'_>,
         (layers, urls): (&[BlobRef], &[Vec<String>]),
         diff_ids: &[Digest],
         lease: &mut Lease<'_>,
@@ -227,7 +271,7 @@ impl ImageService {
             }
         }
         let (streamed, blobs) =
-            self.download_layers(rt, session, (layers, urls), &fetch, lease, progress)?;
+            self.download_layers(remote, (layers, urls), &fetch, lease, progress)?;
         let jobs = fetch
             .iter()
             .map(|&i| LayerJob {
@@ -256,16 +300,15 @@ impl ImageService {
     /// Downloads the layers at `which`, a few at a time, each unpacked as it streams.
     fn download_layers(
         &self,
-        rt: &Handle,
-        session: &Session,
+        remote: &Remote<'_>,
         (layers, urls): (&[BlobRef], &[Vec<String>]),
         which: &[usize],
         lease: &mut Lease<'_>,
         progress: Progress<'_>,
     ) -> EngineResult<(HashMap<Digest, Unpacked>, HashMap<usize, BlobInfo>)> {
         let lease = std::sync::Mutex::new(lease);
-        let results = super::parallel::run(which, PARALLEL_DOWNLOADS, Some(rt), |&i| {
-            self.download_layer(rt, session, (&layers[i], &urls[i]), &lease, progress)
+        let results = super::parallel::run(which, PARALLEL_DOWNLOADS, Some(remote.rt), |&i| {
+            self.download_layer(remote, (&layers[i], &urls[i]), &lease, progress)
         })?;
         let mut streamed = HashMap::new();
         let mut blobs = HashMap::new();
@@ -280,12 +323,12 @@ impl ImageService {
 
     fn download_layer(
         &self,
-        rt: &Handle,
-        session: &Session,
+        remote: &Remote<'_>,
         (blob, urls): (&BlobRef, &[String]),
         lease: &std::sync::Mutex<&mut Lease<'_>>,
         progress: Progress<'_>,
     ) -> EngineResult<(BlobInfo, Option<Unpacked>)> {
+        let (rt, session) = (remote.rt, remote.session);
         let id = blob.digest.short().to_string();
         if let Ok(info) = self.content.info(&blob.digest) {
             // Kept from an earlier, interrupted pull: it is unpacked from here.
@@ -310,7 +353,10 @@ impl ImageService {
                 session.blob(&blob.digest).await
             })
             .map_err(|e| EngineError::unavailable(format!("layer {}: {e}", blob.digest)))?;
-        let mut reader = crate::http::body_reader(body);
+        let mut reader = UntilCancelled {
+            inner: crate::http::body_reader(body),
+            cancelled: remote.cancelled,
+        };
         let total = blob.size as i64;
         let report = |n: u64| progress(JsonMessage::progress(&id, "Downloading", n as i64, total));
         let mut buf = vec![0u8; 1 << 20];
@@ -342,11 +388,11 @@ impl ImageService {
     /// Fetches a config blob (small), verified, into the content store.
     fn fetch_small(
         &self,
-        rt: &Handle,
-        session: &Session,
+        remote: &Remote<'_>,
         digest: &Digest,
         lease: &mut Lease<'_>,
     ) -> EngineResult<BlobInfo> {
+        let (rt, session) = (remote.rt, remote.session);
         if let Ok(info) = self.content.info(digest) {
             lease.blob(digest);
             return Ok(info);
