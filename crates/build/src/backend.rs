@@ -40,6 +40,9 @@ pub struct RunStep {
     pub mounts: Vec<StepMount>,
     /// What `history` shows for the step.
     pub created_by: String,
+    /// The step's key without its parent, kept in its history entry: what `--cache-from`
+    /// matches a step of another image by.
+    pub step: String,
 }
 
 /// A mount a RUN step gets and its image does not keep.
@@ -101,6 +104,8 @@ pub struct CopyStep {
     pub chmod: Option<u32>,
     /// What `history` shows for the step.
     pub created_by: String,
+    /// As [`RunStep::step`].
+    pub step: String,
 }
 
 /// An engine's failure, told to the user as it is.
@@ -137,6 +142,14 @@ pub trait Backend: Sync {
 
     /// The image cached under `key`, if it still exists.
     fn cached(&self, key: &str) -> Option<Image>;
+
+    /// `--cache-from`: the image `step` (a [`RunStep::step`]) on `parent` makes, when an
+    /// image the build may take its cache from has `parent`'s history and layers followed by
+    /// that step's layer. `None` when no such image has it.
+    fn cache_source(&self, parent: &Image, step: &str) -> Result<Option<Image>, BackendError> {
+        let _ = (parent, step);
+        Ok(None)
+    }
 
     /// Records cache entries (`key`, image ID) made by a build.
     fn remember(&self, entries: &[(String, String)]) -> Result<(), BackendError>;

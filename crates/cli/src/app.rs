@@ -314,6 +314,9 @@ pub struct BuildArgs {
     /// Do not use cache when building the image
     #[arg(long = "no-cache")]
     pub no_cache: bool,
+    /// Images to consider as cache sources
+    #[arg(long = "cache-from", value_name = "strings")]
+    pub cache_from: Vec<String>,
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pub pull: bool,

@@ -311,16 +311,18 @@ fn write_step(
         hashes.push(hash);
     }
     let what = if add { "ADD" } else { "COPY" };
-    let key = b.step_key(
-        &state.image.id,
-        what,
-        &[
-            format!("{items:?}"),
-            format!("{chown:?} {mode:?}"),
-            hashes.join("\n"),
-        ],
-    );
+    let keyed = [
+        format!("{items:?}"),
+        format!("{chown:?} {mode:?}"),
+        hashes.join("\n"),
+    ];
+    let key = b.step_key(&state.image.id, what, &keyed);
     if let Some(hit) = b.cached(out, &key) {
+        state.image = hit;
+        return Ok(());
+    }
+    let content = b.content_key(what, &keyed);
+    if let Some(hit) = b.cached_from(out, &state.image, &content, &key)? {
         state.image = hit;
         return Ok(());
     }
@@ -350,6 +352,7 @@ fn write_step(
         chown: chown.clone(),
         chmod: mode,
         created_by: format!("/bin/sh -c #(nop) {step}"),
+        step: content,
     })?;
     b.made(out, key, &image);
     state.image = image;

@@ -350,6 +350,11 @@ impl<'a> Build<'a> {
         }
     }
 
+    /// A step's key without its parent: how the step is known in an image's history.
+    pub(super) fn content_key(&self, what: &str, extra: &[String]) -> String {
+        self.step_key("", what, extra)
+    }
+
     fn finish_stage(&self, index: usize, image: Image) {
         self.stages
             .lock()
@@ -430,6 +435,26 @@ impl<'a> Build<'a> {
         out.say(" ---> Using cache\n");
         out.say(&format!(" ---> {}\n", short(&hit.id)));
         Some(hit)
+    }
+
+    /// A step missing from the cache, found in a `--cache-from` image: its layer stacked on
+    /// `parent`, remembered under `key` as if the step had run.
+    pub(super) fn cached_from(
+        &self,
+        out: &mut StageOut,
+        parent: &Image,
+        step: &str,
+        key: &str,
+    ) -> Result<Option<Image>, BuildError> {
+        if self.opts.no_cache {
+            return Ok(None);
+        }
+        let Some(hit) = self.backend.cache_source(parent, step)? else {
+            return Ok(None);
+        };
+        out.say(" ---> Using cache (from --cache-from)\n");
+        self.made(out, key.to_string(), &hit);
+        Ok(Some(hit))
     }
 
     /// A step's new image, announced and remembered under `key`.

@@ -145,17 +145,19 @@ impl<'a> StageState<'a> {
             Some(crate::dockerfile::Network::None) => "none",
             Some(crate::dockerfile::Network::Host) => "host",
         };
-        let key = b.step_key(
-            &self.image.id,
-            "RUN",
-            &[
-                serde_json::to_string(&argv).unwrap_or_default(),
-                env.join("\n"),
-                format!("{mounts:?}"),
-                network.to_string(),
-            ],
-        );
+        let what = [
+            serde_json::to_string(&argv).unwrap_or_default(),
+            env.join("\n"),
+            format!("{mounts:?}"),
+            network.to_string(),
+        ];
+        let key = b.step_key(&self.image.id, "RUN", &what);
         if let Some(hit) = b.cached(out, &key) {
+            self.image = hit;
+            return Ok(());
+        }
+        let content = b.content_key("RUN", &what);
+        if let Some(hit) = b.cached_from(out, &self.image, &content, &key)? {
             self.image = hit;
             return Ok(());
         }
@@ -167,6 +169,7 @@ impl<'a> StageState<'a> {
             extra_hosts: Vec::new(),
             mounts,
             created_by: argv.join(" "),
+            step: content,
         };
         let outcome = b.backend.run(
             &step,

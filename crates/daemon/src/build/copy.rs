@@ -98,7 +98,7 @@ pub(super) fn copy(b: &EngineBackend, step: &CopyStep) -> Result<Image, BackendE
         &target.key,
         config,
         String::new(),
-        &step.created_by,
+        (&step.created_by, &step.step),
     )
 }
 

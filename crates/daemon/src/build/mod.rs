@@ -7,6 +7,7 @@
 //! The builder runs on a blocking thread; the container operations it needs are async, so
 //! they run on the engine's runtime through a handle.
 
+mod cache_from;
 mod context;
 mod copy;
 mod local;
@@ -45,6 +46,8 @@ pub struct EngineBackend {
     pub pull: bool,
     /// Registry credentials the client sent, by registry.
     pub credentials: std::collections::HashMap<String, berth_distribution::client::Credentials>,
+    /// `--cache-from` images, resolved.
+    cache_from: Vec<Digest>,
 }
 
 /// docker's empty layer: a tar of two zero blocks.
@@ -93,6 +96,7 @@ impl EngineBackend {
             ulimits: Vec::new(),
             pull: false,
             credentials: Default::default(),
+            cache_from: Vec::new(),
         }
     }
 
@@ -128,14 +132,14 @@ impl EngineBackend {
             .unwrap_or_default())
     }
 
-    /// What a step's commit records on `parent`: `config`, a history line, the build's
-    /// time when `SOURCE_DATE_EPOCH` is set.
+    /// What a step's commit records on `parent`: `config`, a history line (with the step's
+    /// key, `step`, for `--cache-from`), the build's time when `SOURCE_DATE_EPOCH` is set.
     fn commit_request(
         &self,
         parent: &Image,
         config: RunConfig,
         container_id: String,
-        created_by: &str,
+        (created_by, step): (&str, &str),
     ) -> Result<CommitImage, BackendError> {
         let parent_id = if parent.id.is_empty() {
             None
@@ -162,7 +166,7 @@ impl EngineBackend {
             config,
             container_config,
             author: String::new(),
-            comment: String::new(),
+            comment: cache_from::step_comment(step),
             created_by: created_by.to_string(),
             created: self
                 .epoch
@@ -171,16 +175,17 @@ impl EngineBackend {
         })
     }
 
-    /// Commits snapshot `key`'s changes on `parent` with `config`; returns the new image.
+    /// Commits snapshot `key`'s changes on `parent` with `config`; `history` is what made
+    /// them and the step's key. Returns the new image.
     fn commit_snapshot(
         &self,
         parent: &Image,
         key: &str,
         config: RunConfig,
         container_id: String,
-        created_by: &str,
+        history: (&str, &str),
     ) -> Result<Image, BackendError> {
-        let req = self.commit_request(parent, config, container_id, created_by)?;
+        let req = self.commit_request(parent, config, container_id, history)?;
         let id = self
             .images()
             .commit_snapshot(key, self.clamp(), req, || {})
@@ -235,7 +240,7 @@ impl Backend for EngineBackend {
     ) -> Result<Image, BackendError> {
         let mut config = self.run_config(parent)?;
         images::apply_changes(&mut config, changes.to_vec());
-        let req = self.commit_request(parent, config, String::new(), created_by)?;
+        let req = self.commit_request(parent, config, String::new(), (created_by, ""))?;
         let id = self
             .images()
             .commit(&EMPTY_TAR[..], req)
@@ -246,6 +251,10 @@ impl Backend for EngineBackend {
     fn cached(&self, key: &str) -> Option<Image> {
         let id = self.images().build_cache().get(key).ok()??;
         self.view(&id).ok()
+    }
+
+    fn cache_source(&self, parent: &Image, step: &str) -> Result<Option<Image>, BackendError> {
+        self.find_in_cache_from(parent, step)
     }
 
     fn remember(&self, entries: &[(String, String)]) -> Result<(), BackendError> {

@@ -88,7 +88,7 @@ pub(super) fn run(
                 &id,
                 parent_config,
                 id.clone(),
-                &step.created_by,
+                (&step.created_by, &step.step),
             )
             .map(RunOutcome::Image),
         Ok(code) => Ok(RunOutcome::Failed { code }),

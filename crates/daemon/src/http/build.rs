@@ -41,6 +41,8 @@ struct Request {
     pull: bool,
     network: String,
     extra_hosts: Vec<String>,
+    /// `cachefrom=`: images whose layers the build may take for its steps.
+    cache_from: Vec<String>,
     opts: BuildOptions,
 }
 
@@ -99,6 +101,7 @@ fn request(q: &Query, data_root: &std::path::Path) -> EngineResult<Request> {
                     .collect()
             })
             .unwrap_or_default(),
+        cache_from: json_map(q, "cachefrom")?,
         opts: BuildOptions {
             context: std::path::PathBuf::new(),
             context_origin: None,
@@ -191,6 +194,7 @@ pub async fn build(
             backend.ulimits = req.ulimits.clone();
             backend.pull = req.pull;
             backend.credentials = credentials;
+            backend.use_cache_from(&req.cache_from);
             let quiet = req.quiet;
             let cancel = req.opts.cancel.clone();
             let mut progress = |text: &str| {

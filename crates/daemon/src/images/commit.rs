@@ -6,7 +6,7 @@ use std::io::Read;
 
 use berth_store::model::{History, ImageConfig, RootFs, RunConfig};
 use berth_store::reference::Reference;
-use berth_store::Digest;
+use berth_store::{Digest, LayerRecord};
 use chrono::Utc;
 
 use super::ImageService;
@@ -71,27 +71,11 @@ impl ImageService {
             empty_layer: empty,
         });
         let config = ImageConfig {
-            created: Some(now),
             author: req.author,
-            architecture: if parent.architecture.is_empty() {
-                berth_store::model::host_architecture().to_string()
-            } else {
-                parent.architecture.clone()
-            },
-            os: if parent.os.is_empty() {
-                "linux".into()
-            } else {
-                parent.os.clone()
-            },
-            os_version: parent.os_version.clone(),
-            variant: parent.variant.clone(),
             config: Some(req.config),
-            rootfs: RootFs::layers(diff_ids),
-            history,
             container: req.container_id,
             container_config: Some(req.container_config),
-            docker_version: String::new(),
-            comment: String::new(),
+            ..derived(&parent, now, diff_ids, history)
         };
         self.store_image(
             config,
@@ -100,6 +84,34 @@ impl ImageService {
             req.parent,
             &mut lease,
         )
+    }
+
+    /// A layer this engine has (an image's `layer`-th) stacked on `parent` under `history`,
+    /// with `parent`'s run config: a build step found in a `--cache-from` image, made again
+    /// without running it. Returns the new image's ID.
+    pub fn stack_layer(
+        &self,
+        parent: Option<&Digest>,
+        layer: LayerRecord,
+        entry: History,
+    ) -> EngineResult<Digest> {
+        let (mut layers, parent_config) = match parent {
+            Some(p) => (self.record(p)?.layers, self.config(p)?),
+            None => (Vec::new(), ImageConfig::default()),
+        };
+        let mut lease = self.lease();
+        lease.layer(&layer.diff_id);
+        let mut diff_ids = parent_config.rootfs.diff_ids.clone();
+        diff_ids.push(layer.diff_id.clone());
+        layers.push(layer);
+        let created = entry.created.unwrap_or_else(Utc::now);
+        let mut history = parent_config.history.clone();
+        history.push(entry);
+        let config = ImageConfig {
+            config: parent_config.config.clone(),
+            ..derived(&parent_config, created, diff_ids, history)
+        };
+        self.store_image(config, layers, Vec::new(), parent.cloned(), &mut lease)
     }
 
     /// Commits the changes of snapshot `key` (a container's, a build step's): the layer tar
@@ -143,5 +155,38 @@ impl ImageService {
                 ))),
             }
         })
+    }
+}
+
+/// An image config on `parent`'s platform with `diff_ids` and `history`, made at `created`;
+/// run config, author and container are the caller's to fill in.
+fn derived(
+    parent: &ImageConfig,
+    created: chrono::DateTime<Utc>,
+    diff_ids: Vec<Digest>,
+    history: Vec<History>,
+) -> ImageConfig {
+    ImageConfig {
+        created: Some(created),
+        author: String::new(),
+        architecture: if parent.architecture.is_empty() {
+            berth_store::model::host_architecture().to_string()
+        } else {
+            parent.architecture.clone()
+        },
+        os: if parent.os.is_empty() {
+            "linux".into()
+        } else {
+            parent.os.clone()
+        },
+        os_version: parent.os_version.clone(),
+        variant: parent.variant.clone(),
+        config: None,
+        rootfs: RootFs::layers(diff_ids),
+        history,
+        container: String::new(),
+        container_config: None,
+        docker_version: String::new(),
+        comment: String::new(),
     }
 }

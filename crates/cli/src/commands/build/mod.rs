@@ -144,6 +144,11 @@ pub async fn build(client: &Client, args: BuildArgs) -> CliResult {
     if !args.add_host.is_empty() {
         query.push(("extrahosts".into(), args.add_host.join(",")));
     }
+    if !args.cache_from.is_empty() {
+        // As docker's CLI sends it: a JSON array.
+        let list = serde_json::Value::from(args.cache_from.clone()).to_string();
+        query.push(("cachefrom".into(), list));
+    }
     for (k, on) in [
         ("nocache", args.no_cache),
         ("q", args.quiet),
