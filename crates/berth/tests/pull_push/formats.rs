@@ -61,9 +61,9 @@ fn tag(r: &Distribution, repo: &str, desc: &serde_json::Value, tag: &str) {
     r.put_manifest(repo, tag, OCI_MANIFEST, &manifest);
 }
 
-#[test]
-fn an_index_gives_this_hosts_image_or_the_platform_asked_for() {
-    let r = Distribution::start(None);
+/// Pushes `multi:1`, an index of this host's image and another platform's; returns the
+/// other architecture and the index's digest.
+fn push_multi(r: &Distribution) -> (&'static str, String) {
     let layer = gzip(&busybox_layer());
     let gz = "application/vnd.oci.image.layer.v1.tar+gzip";
     let other_arch = if host_arch() == "arm64" {
@@ -71,15 +71,21 @@ fn an_index_gives_this_hosts_image_or_the_platform_asked_for() {
     } else {
         "arm64"
     };
-    let ours = push_image(&r, "multi", host_arch(), &layer, gz);
-    let theirs = push_image(&r, "multi", other_arch, &layer, gz);
+    let ours = push_image(r, "multi", host_arch(), &layer, gz);
+    let theirs = push_image(r, "multi", other_arch, &layer, gz);
     let index = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
         "manifests": [theirs, ours],
     }))
     .unwrap();
-    let index_digest = r.put_manifest("multi", "1", OCI_INDEX, &index);
+    (other_arch, r.put_manifest("multi", "1", OCI_INDEX, &index))
+}
+
+#[test]
+fn an_index_gives_this_hosts_image_or_the_platform_asked_for() {
+    let r = Distribution::start(None);
+    let (other_arch, index_digest) = push_multi(&r);
 
     let d = Daemon::start();
     let name = format!("{}/multi:1", r.addr);
@@ -241,4 +247,45 @@ fn foreign_layers_come_from_their_urls_and_are_not_pushed() {
             .trim(),
         "from the registry"
     );
+}
+
+#[test]
+fn a_build_pulls_its_base_for_the_platform_from_names() {
+    let r = Distribution::start(None);
+    let (other_arch, _) = push_multi(&r);
+    let name = format!("{}/multi:1", r.addr);
+    let d = Daemon::start();
+    let dir = d.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), "a\n").unwrap();
+    let arch_of = |image: &str| {
+        d.ok(&["image", "inspect", "-f", "{{.Architecture}}", image])
+            .trim()
+            .to_string()
+    };
+    let build = |dockerfile: &str, tag: &str, extra: &[&str]| {
+        std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+        let mut args = vec!["build", "-q", "-t", tag];
+        args.extend_from_slice(extra);
+        let dir = dir.to_str().unwrap().to_string();
+        args.push(&dir);
+        d.ok(&args);
+    };
+
+    build(&format!("FROM {name}\nCOPY a.txt /\n"), "native", &[]);
+    assert_eq!(arch_of("native"), host_arch());
+    // The image here is this host's: FROM --platform asks for the other one, which is pulled.
+    build(
+        &format!("FROM --platform=linux/{other_arch} {name}\nCOPY a.txt /\n"),
+        "cross",
+        &[],
+    );
+    assert_eq!(arch_of("cross"), other_arch);
+    // And `--platform` for the whole build, back to this host's.
+    build(
+        &format!("FROM {name}\nCOPY a.txt /\n"),
+        "again",
+        &["--platform", &format!("linux/{}", host_arch())],
+    );
+    assert_eq!(arch_of("again"), host_arch());
 }

@@ -373,7 +373,14 @@ impl<'a> Build<'a> {
         announce(out, &stage.source);
         let base = match self.graph.nodes[index].base.clone() {
             Base::Scratch => Image::default(),
-            Base::Image(name) => self.backend.image(&name, None)?,
+            Base::Image(name) => {
+                // FROM --platform, else the build's --platform, else the host's.
+                let platform = self.graph.nodes[index]
+                    .platform
+                    .clone()
+                    .or_else(|| Some(self.opts.platform.clone()).filter(|p| !p.is_empty()));
+                self.backend.image(&name, platform.as_deref())?
+            }
             Base::Stage(i) => self.built(i).ok_or_else(|| {
                 BuildError(format!("stage {i} was not built before stage {index}"))
             })?,

@@ -36,6 +36,8 @@ pub struct StageNode {
     pub deps: Vec<usize>,
     /// Images it reads from with `--from` (not its base), in order, no repeats.
     pub images: Vec<String>,
+    /// `FROM --platform`, global ARGs expanded.
+    pub platform: Option<String>,
 }
 
 /// A Dockerfile whose stage references cannot be resolved.
@@ -90,6 +92,10 @@ impl StageGraph {
                 base,
                 deps: Vec::new(),
                 images: Vec::new(),
+                platform: match &stage.from.platform {
+                    Some(p) => Some(lx.process_word(p, global)?).filter(|p| !p.is_empty()),
+                    None => None,
+                },
             };
             if let Base::Stage(i) = node.base {
                 node.deps.push(i);

@@ -202,7 +202,18 @@ impl Backend for EngineBackend {
     fn image(&self, name: &str, platform: Option<&str>) -> Result<Image, BackendError> {
         if !self.pull || images::is_builtin(name) {
             if let Ok(id) = self.images().resolve_for_use(name) {
-                return self.view(&id);
+                // An image here for another platform than the one asked for is not it: the
+                // right one is pulled, as docker's builder does.
+                let fits = match platform {
+                    None => true,
+                    Some(want) => self
+                        .images()
+                        .config(&id)
+                        .is_ok_and(|c| platform_matches(&c, want)),
+                };
+                if fits {
+                    return self.view(&id);
+                }
             }
         }
         let id = self.pull_base(name, platform).map_err(|e| {
@@ -309,6 +320,28 @@ impl EngineBackend {
             .map(drop)
             .map_err(|e| BackendError(format!("downloading {url}: {e}")))
     }
+}
+
+/// Whether an image's config is for `want` (`os/arch[/variant]`; the arch as Go names it,
+/// `x86_64` and `aarch64` taken as `amd64` and `arm64`).
+fn platform_matches(config: &berth_store::model::ImageConfig, want: &str) -> bool {
+    let go_arch = |a: &str| match a {
+        "x86_64" => "amd64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        a => a.to_ascii_lowercase(),
+    };
+    let mut parts = want.split('/');
+    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+    let os_ok = os.is_none_or(|o| {
+        o.eq_ignore_ascii_case(if config.os.is_empty() {
+            "linux"
+        } else {
+            &config.os
+        })
+    });
+    let arch_ok = arch.is_none_or(|a| go_arch(a) == go_arch(&config.architecture));
+    let variant_ok = variant.is_none_or(|v| v == config.variant);
+    os_ok && arch_ok && variant_ok
 }
 
 /// `repo[:tag]`, the tag after the last colon that is not part of a registry's port.
