@@ -57,10 +57,21 @@ pub fn request(
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
     s.write_all(body).unwrap();
+    read_response(s, method)
+}
+
+/// Reads one response: status line, headers, and the body (chunked, by Content-Length, or
+/// to the end); none for HEAD and 204.
+pub fn read_response(s: impl Read, method: &str) -> Response {
     let mut r = BufReader::new(s);
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
-    let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = line
+        .split(' ')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no status line: {line:?}"))
+        .parse()
+        .unwrap();
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -72,18 +83,18 @@ pub fn request(
         let (k, v) = l.split_once(':').unwrap();
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let mut body = Vec::new();
-    if method == "HEAD" {
-        return Response {
-            status,
-            headers,
-            body,
-        };
+    let mut resp = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if method == "HEAD" || status == 204 {
+        return resp;
     }
-    if chunked {
+    if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
         loop {
             line.clear();
             r.read_line(&mut line).unwrap();
@@ -93,16 +104,19 @@ pub fn request(
             }
             let mut chunk = vec![0; size];
             r.read_exact(&mut chunk).unwrap();
-            body.extend_from_slice(&chunk);
+            resp.body.extend_from_slice(&chunk);
             line.clear();
             r.read_line(&mut line).unwrap();
         }
+    } else if let Some(n) = resp
+        .header("content-length")
+        .map(|v| v.parse::<usize>().unwrap())
+    {
+        let mut body = vec![0; n];
+        r.read_exact(&mut body).unwrap();
+        resp.body = body;
     } else {
-        r.read_to_end(&mut body).unwrap();
+        let _ = r.read_to_end(&mut resp.body);
     }
-    Response {
-        status,
-        headers,
-        body,
-    }
+    resp
 }

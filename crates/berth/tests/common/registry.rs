@@ -4,7 +4,7 @@
 //! when the harness drops, whether or not the test passed.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio_rustls::rustls;
 
+use super::http::read_response;
 pub use super::http::Response;
 use super::images::sha256;
 use super::BERTH;
@@ -356,65 +357,6 @@ pub fn plain_request(
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     read_response(s, method)
-}
-
-fn read_response(s: impl Read, method: &str) -> Response {
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let status: u16 = line
-        .split(' ')
-        .nth(1)
-        .unwrap_or_else(|| panic!("no status line: {line:?}"))
-        .parse()
-        .unwrap();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let (k, v) = l.split_once(':').unwrap();
-        headers.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    let mut resp = Response {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    if method == "HEAD" || status == 204 {
-        return resp;
-    }
-    if resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        loop {
-            line.clear();
-            r.read_line(&mut line).unwrap();
-            let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size];
-            r.read_exact(&mut chunk).unwrap();
-            resp.body.extend_from_slice(&chunk);
-            line.clear();
-            r.read_line(&mut line).unwrap();
-        }
-    } else if let Some(n) = resp
-        .header("content-length")
-        .map(|v| v.parse::<usize>().unwrap())
-    {
-        let mut body = vec![0; n];
-        r.read_exact(&mut body).unwrap();
-        resp.body = body;
-    } else {
-        let _ = r.read_to_end(&mut resp.body);
-    }
-    resp
 }
 
 /// `openssl …` in `dir`, which must succeed.

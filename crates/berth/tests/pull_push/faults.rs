@@ -91,6 +91,29 @@ fn assert_nothing_left(d: &Daemon, name: &str) {
     assert!(d.layers().is_empty(), "no layer kept: {:?}", d.layers());
 }
 
+/// A `pull` of `name` in the background, once it has started writing a blob.
+fn pull_under_way(d: &Daemon, name: &str) -> std::process::Child {
+    let pull = d
+        .cli()
+        .args(["pull", name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_ingest(d);
+    pull
+}
+
+/// A pull of [`big_image`] that succeeds and gives the whole image.
+fn pulls_whole(d: &Daemon, name: &str) {
+    d.ok(&["pull", name]);
+    assert_eq!(
+        d.ok(&["run", "--rm", name, "stat", "-c", "%s", "/noise.bin"])
+            .trim(),
+        (48u64 << 20).to_string()
+    );
+}
+
 /// Waits until the pull has started writing a blob.
 fn wait_for_ingest(d: &Daemon) {
     let ingest = d.data_root().join("content/ingest");
@@ -181,26 +204,14 @@ fn a_pull_cut_off_by_the_network_or_interrupted_leaves_nothing_and_the_next_one_
 
     // Ctrl-C in the client: the engine stops the pull it was serving.
     mode.store(SLOW, Ordering::SeqCst);
-    let mut pull = d
-        .cli()
-        .args(["pull", &name])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_ingest(&d);
+    let mut pull = pull_under_way(&d, &name);
     // SAFETY: kill(2) on a child we spawned and have not reaped.
     assert_eq!(unsafe { libc::kill(pull.id() as i32, libc::SIGINT) }, 0);
     let _ = pull.wait();
     wait_for_nothing_left(&d, &name);
 
     mode.store(FINE, Ordering::SeqCst);
-    d.ok(&["pull", &name]);
-    assert_eq!(
-        d.ok(&["run", "--rm", &name, "stat", "-c", "%s", "/noise.bin"])
-            .trim(),
-        (48u64 << 20).to_string()
-    );
+    pulls_whole(&d, &name);
 }
 
 #[test]
@@ -208,24 +219,12 @@ fn an_engine_killed_during_a_pull_starts_clean_and_pulls_again() {
     let r = Distribution::start(None);
     let name = big_image(&r);
     let mut d = Daemon::start();
-    let mut pull = d
-        .cli()
-        .args(["pull", &name])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_ingest(&d);
+    let mut pull = pull_under_way(&d, &name);
     d.kill9();
     let _ = pull.wait();
     d.relaunch();
     assert_nothing_left(&d, &name);
-    d.ok(&["pull", &name]);
-    assert_eq!(
-        d.ok(&["run", "--rm", &name, "stat", "-c", "%s", "/noise.bin"])
-            .trim(),
-        (48u64 << 20).to_string()
-    );
+    pulls_whole(&d, &name);
 }
 
 #[test]
