@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod firewall;
+pub mod host_ports;
 mod ifname;
 pub mod ipam;
 pub mod ipam6;

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
 
 use berth_api::types::PortBinding;
 use berth_network::firewall::Proto;
+use berth_network::host_ports::HostPorts;
 
 use crate::error::{EngineError, EngineResult};
 
@@ -90,10 +91,29 @@ fn conflicts(taken: &Taken, proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> bo
         .any(|(p, i, n)| *p == proto && *n == port && (i.is_none() || ip.is_none() || *i == ip))
 }
 
+/// Which protocols `requested` names fixed host ports for: the ones whose host sockets a
+/// start reads (random ports are the kernel's pick, free by construction).
+pub fn fixed_protocols(requested: &PortMap) -> (bool, bool) {
+    let (mut tcp, mut udp) = (false, false);
+    for (key, bindings) in requested {
+        let Ok((_, proto)) = parse_key(key) else {
+            continue;
+        };
+        let fixed = bindings
+            .iter()
+            .flatten()
+            .any(|b| matches!(parse_host_ports(&b.host_port), Ok(Some(_))));
+        match proto {
+            Proto::Tcp => tcp |= fixed,
+            Proto::Udp => udp |= fixed,
+        }
+    }
+    (tcp, udp)
+}
+
 /// Whether the host has a socket on that port already (docker's proxy would fail to bind):
 /// a bind is tried and undone. The socket is bound only, not listened on, with the address
-/// reuse a listener would set (a port only in TIME_WAIT is free), which takes a third fewer
-/// system calls than a listener; a start publishing hundreds of ports pays it per port.
+/// reuse a listener would set (a port only in TIME_WAIT is free).
 fn host_free(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> bool {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let addr = SocketAddrV4::new(ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
@@ -139,6 +159,7 @@ pub fn resolve(
     exposed: &[String],
     publish_all: bool,
     taken: &Taken,
+    host: &HostPorts,
 ) -> EngineResult<(PortMap, Vec<Publish>)> {
     let mut wanted: PortMap = requested.clone();
     if publish_all {
@@ -166,7 +187,8 @@ pub fn resolve(
                 })?,
                 Some((first, last)) => {
                     let free = (first..=last).find(|p| {
-                        !conflicts(&taken, proto, ip, *p) && host_free(proto, ip, *p)
+                        !conflicts(&taken, proto, ip, *p)
+                            && (!host.may_hold(proto, *p) || host_free(proto, ip, *p))
                     });
                     match free {
                         Some(p) => p,
@@ -233,12 +255,30 @@ mod tests {
         m
     }
 
+    /// The host's TCP and UDP sockets, as a start reads them.
+    fn read_host() -> HostPorts {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(HostPorts::read(true, true))
+    }
+
     fn free_port() -> u16 {
         TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port()
+    }
+
+    #[test]
+    fn fixed_host_ports_name_the_protocols_to_read() {
+        let req = map(&[("80/tcp", "", "8080"), ("53/udp", "", "")]);
+        assert_eq!(fixed_protocols(&req), (true, false));
+        let req = map(&[("80/tcp", "", "0"), ("53/udp", "", "5300-5310")]);
+        assert_eq!(fixed_protocols(&req), (false, true));
+        assert_eq!(fixed_protocols(&PortMap::new()), (false, false));
     }
 
     #[test]
@@ -262,7 +302,15 @@ mod tests {
         let p = free_port();
         let req = map(&[("80/tcp", "", &p.to_string()), ("53/udp", "127.0.0.1", "")]);
         let exposed = vec!["80/tcp".to_string(), "9000/tcp".to_string()];
-        let (out, pubs) = resolve("web", &req, &exposed, false, &Taken::new()).unwrap();
+        let (out, pubs) = resolve(
+            "web",
+            &req,
+            &exposed,
+            false,
+            &Taken::new(),
+            &HostPorts::unknown(),
+        )
+        .unwrap();
         assert_eq!(out["80/tcp"].as_ref().unwrap()[0].host_port, p.to_string());
         assert_eq!(out["80/tcp"].as_ref().unwrap()[0].host_ip, "0.0.0.0");
         let udp = &out["53/udp"].as_ref().unwrap()[0];
@@ -271,7 +319,15 @@ mod tests {
         assert_eq!(out["9000/tcp"], None);
         assert_eq!(pubs.len(), 2);
 
-        let (all, pubs) = resolve("web", &PortMap::new(), &exposed, true, &Taken::new()).unwrap();
+        let (all, pubs) = resolve(
+            "web",
+            &PortMap::new(),
+            &exposed,
+            true,
+            &Taken::new(),
+            &HostPorts::unknown(),
+        )
+        .unwrap();
         assert!(all["9000/tcp"].is_some() && all["80/tcp"].is_some());
         assert_eq!(pubs.len(), 2);
     }
@@ -286,6 +342,7 @@ mod tests {
             &[],
             false,
             &taken,
+            &HostPorts::unknown(),
         )
         .unwrap_err();
         assert!(
@@ -299,25 +356,46 @@ mod tests {
             &map(&[("80/udp", "", &p.to_string())]),
             &[],
             false,
-            &taken
+            &taken,
+            &HostPorts::unknown(),
         )
         .is_ok());
 
+        // A host socket is found whether each port is tried or the host's sockets are read.
         let busy = TcpListener::bind("0.0.0.0:0").unwrap();
         let port = busy.local_addr().unwrap().port().to_string();
-        let err = resolve(
-            "web",
-            &map(&[("80/tcp", "", &port)]),
-            &[],
-            false,
-            &Taken::new(),
-        )
-        .unwrap_err();
-        assert!(
-            err.message.contains("address already in use"),
-            "{}",
-            err.message
-        );
+        for host in [HostPorts::unknown(), read_host()] {
+            let err = resolve(
+                "web",
+                &map(&[("80/tcp", "", &port)]),
+                &[],
+                false,
+                &Taken::new(),
+                &host,
+            )
+            .unwrap_err();
+            assert!(
+                err.message.contains("address already in use"),
+                "{}",
+                err.message
+            );
+        }
+        // One on another address holds the port for that address only.
+        let local = TcpListener::bind("127.0.0.2:0").unwrap();
+        let port = local.local_addr().unwrap().port().to_string();
+        let on = |ip: &str| {
+            resolve(
+                "web",
+                &map(&[("80/tcp", ip, &port)]),
+                &[],
+                false,
+                &Taken::new(),
+                &read_host(),
+            )
+        };
+        assert!(on("127.0.0.3").is_ok());
+        assert!(on("127.0.0.2").is_err());
+        assert!(on("").is_err());
     }
 
     #[test]
@@ -331,6 +409,7 @@ mod tests {
             &[],
             false,
             &Taken::new(),
+            &read_host(),
         )
         .unwrap();
         let got: u16 = out["80/tcp"].as_ref().unwrap()[0]
@@ -343,7 +422,8 @@ mod tests {
             &map(&[("80/tcp", "", "9-3")]),
             &[],
             false,
-            &Taken::new()
+            &Taken::new(),
+            &HostPorts::unknown(),
         )
         .is_err());
         assert!(resolve(
@@ -351,7 +431,8 @@ mod tests {
             &map(&[("80/tcp", "::1", "")]),
             &[],
             false,
-            &Taken::new()
+            &Taken::new(),
+            &HostPorts::unknown(),
         )
         .is_err());
     }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use berth_api::types::EndpointSettings;
 use berth_network::firewall::PortRule;
+use berth_network::host_ports::HostPorts;
 use berth_network::link::Endpoint;
 use serde::{Deserialize, Serialize};
 
@@ -332,12 +333,15 @@ impl NetworkService {
                     }
                 }
             }
+            let (tcp, udp) = ports::fixed_protocols(&bindings);
+            let host = HostPorts::read(tcp, udp).await;
             let (map, publishes) = ports::resolve(
                 req.name,
                 &bindings,
                 &req.exposed,
                 req.publish_all,
                 &self.taken_ports(req.id),
+                &host,
             )?;
             if !publishes.is_empty() {
                 let (bridge, ip, ip6) = self.primary_target(&out)?;
