@@ -41,8 +41,8 @@ use crate::ipam::Subnet;
 use crate::ipam6::Subnet6;
 
 pub use apply::{Firewall, InstalledRule};
-pub use portmaps::PortMap;
-pub use ruleset::{plan, port_maps, render, ChainId, RuleDesc};
+pub use portmaps::{MapEntry, MapValue, PortMap};
+pub use ruleset::{plan, plan_with_maps, port_maps, render, ChainId, RuleDesc};
 
 /// Everything Berth's table holds: its networks and the ports published into them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

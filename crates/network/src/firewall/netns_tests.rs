@@ -367,6 +367,163 @@ fn a_refused_apply_names_the_operation_and_changes_nothing() {
     });
 }
 
+/// Each map's elements as the kernel holds them, as (key, value) bytes, sorted.
+async fn kernel_elements(fw: &Firewall, rules: &Ruleset) -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    let mut out = Vec::new();
+    for map in port_maps(rules).expect("maps") {
+        let mut got: Vec<Vec<u8>> = fw
+            .connection()
+            .list_set_elements(fw.table(), map.name, Family::Inet)
+            .await
+            .expect("elements")
+            .iter()
+            .map(|e| format!("{:?} {:?}", e.key(), e.data()).into_bytes())
+            .collect();
+        got.sort();
+        out.push((map.name, got));
+    }
+    out
+}
+
+/// What `rules` should put in each map, in the form of [`kernel_elements`].
+fn wanted_elements(rules: &Ruleset) -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    port_maps(rules)
+        .expect("maps")
+        .iter()
+        .map(|map| {
+            let mut want: Vec<Vec<u8>> = map
+                .elements()
+                .iter()
+                .map(|e| format!("{:?} {:?}", e.key(), e.data()).into_bytes())
+                .collect();
+            want.sort();
+            (map.name, want)
+        })
+        .collect()
+}
+
+/// The kernel's handle of the table: a table made again gets another.
+async fn table_handle(fw: &Firewall) -> u64 {
+    fw.connection()
+        .list_tables_in(Family::Inet)
+        .await
+        .expect("tables")
+        .iter()
+        .find(|t| t.name == fw.table())
+        .expect("the table")
+        .handle
+}
+
+#[test]
+fn changed_ports_change_map_elements_only() {
+    in_netns(|| async {
+        let fw = Firewall::new("berth-t7").expect("firewall");
+        let to = |i: u16| (Ipv4Addr::new(172, 17, 0, 2), 10000 + i);
+        let ruleset = |ports: std::ops::Range<u16>| Ruleset {
+            networks: vec![net("berth0", "172.17.0.0/16")],
+            ports: ports
+                .map(|i| port(Proto::Tcp, 30000 + i, to(i), "berth0"))
+                .collect(),
+        };
+        fw.apply(&ruleset(0..0)).await.expect("no ports");
+        let table = table_handle(&fw).await;
+
+        // Ports in, some out, one moved to another container port, one published on one
+        // address: the elements follow, in the table made first.
+        let first = ruleset(0..200);
+        fw.apply(&first).await.expect("200 ports");
+        assert_eq!(kernel_elements(&fw, &first).await, wanted_elements(&first));
+        let mut second = ruleset(100..300);
+        second.ports[0].container_port = 7;
+        second.ports[1].host_ip = Some(Ipv4Addr::new(127, 0, 0, 1));
+        fw.apply(&second).await.expect("ports changed");
+        assert_eq!(
+            kernel_elements(&fw, &second).await,
+            wanted_elements(&second)
+        );
+        assert_eq!(table_handle(&fw).await, table);
+        assert_eq!(installed(&fw).await, planned(&second));
+
+        // A few ports out: elements again.
+        let third = ruleset(110..300);
+        fw.apply(&third).await.expect("ten ports out");
+        assert_eq!(kernel_elements(&fw, &third).await, wanted_elements(&third));
+        assert_eq!(table_handle(&fw).await, table);
+
+        // All of them out: making the (nearly empty) table again costs less than deleting
+        // hundreds of elements, and leaves empty maps and the same rules.
+        fw.apply(&ruleset(0..0)).await.expect("no ports again");
+        assert!(kernel_elements(&fw, &first)
+            .await
+            .iter()
+            .all(|(_, elements)| elements.is_empty()));
+        assert_ne!(table_handle(&fw).await, table);
+        assert_eq!(installed(&fw).await, planned(&ruleset(0..0)));
+        let table = table_handle(&fw).await;
+
+        // A change of networks makes the table again.
+        let mut other = ruleset(0..1);
+        other.networks.push(net("berth1", "172.18.0.0/16"));
+        fw.apply(&other).await.expect("another network");
+        assert_ne!(table_handle(&fw).await, table);
+        assert_eq!(installed(&fw).await, planned(&other));
+        fw.remove().await.expect("remove");
+    });
+}
+
+#[test]
+fn a_table_changed_behind_the_engines_back_is_made_again() {
+    in_netns(|| async {
+        let fw = Firewall::new("berth-t8").expect("firewall");
+        let rules = |n: u16| Ruleset {
+            networks: vec![net("berth0", "172.17.0.0/16")],
+            ports: (0..n)
+                .map(|i| {
+                    port(
+                        Proto::Udp,
+                        40000 + i,
+                        (Ipv4Addr::new(172, 17, 0, 9), 53),
+                        "berth0",
+                    )
+                })
+                .collect(),
+        };
+        fw.apply(&rules(3)).await.expect("apply");
+        let table = table_handle(&fw).await;
+
+        // Deleted whole: the next change of ports finds no map and makes the table again.
+        fw.connection()
+            .del_table("berth-t8", Family::Inet)
+            .await
+            .expect("delete behind its back");
+        fw.apply(&rules(5)).await.expect("apply after the delete");
+        assert_ne!(table_handle(&fw).await, table);
+        let table = table_handle(&fw).await;
+        assert_eq!(installed(&fw).await, planned(&rules(5)));
+        assert_eq!(
+            kernel_elements(&fw, &rules(5)).await,
+            wanted_elements(&rules(5))
+        );
+
+        // An element deleted: removing it again is refused, and the table is made again.
+        let map = port_maps(&rules(5)).expect("maps").remove(2);
+        let gone = map.entries[4].element();
+        fw.connection()
+            .del_set_elements(&map.set("berth-t8"), &[gone])
+            .await
+            .expect("delete an element behind its back");
+        fw.apply(&rules(4))
+            .await
+            .expect("apply after the element went");
+        assert_ne!(table_handle(&fw).await, table);
+        assert_eq!(
+            kernel_elements(&fw, &rules(4)).await,
+            wanted_elements(&rules(4))
+        );
+        fw.remove().await.expect("remove");
+    });
+}
+
 /// The daemon shares one `Firewall` between tasks: it and its futures must be `Send`. Checked
 /// by compiling; nothing is run.
 #[test]

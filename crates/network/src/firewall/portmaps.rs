@@ -22,6 +22,8 @@ use nlink::netlink::nftables::{
 };
 use nlink::netlink::types::route::RouteType;
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use super::{PortRule, Proto};
 
 /// The lookup key of ports published on every address, as nft writes it.
@@ -31,19 +33,78 @@ const IPPROTO_UDP: u8 = 17;
 const NFPROTO_IPV4: u64 = 2;
 const NFPROTO_IPV6: u64 = 10;
 
-/// One map of the table: its name, types and elements.
+/// One map of the table: its name, types and entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMap {
     pub name: &'static str,
     pub key: SetKeyType,
     pub value: SetKeyType,
-    pub elements: Vec<SetElement>,
-    /// The elements as nft writes them (`tcp . 8080 : 172.17.0.2`), for people and tests.
-    pub shown: Vec<String>,
+    pub entries: Vec<MapEntry>,
 }
 
-/// The maps for `ports` (only those with elements).
-pub fn maps(ports: &[&PortRule]) -> Vec<PortMap> {
+/// One element of a port map, as data: cheap to compare, so a change of the table can be
+/// told element by element without building a message for the ones that stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MapEntry {
+    /// The host address of a port published on one address; `None` for every address.
+    pub on: Option<Ipv4Addr>,
+    pub proto: Proto,
+    pub host_port: u16,
+    pub value: MapValue,
+}
+
+/// What a port map maps a published port to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MapValue {
+    Addr(Ipv4Addr),
+    Port(u16),
+    Addr6Port(Ipv6Addr, u16),
+}
+
+impl MapEntry {
+    /// The element as the kernel takes it.
+    pub fn element(&self) -> SetElement {
+        let proto = SetElement::inet_proto(ipproto(self.proto));
+        let dport = SetElement::port(self.host_port);
+        let key = match self.on {
+            Some(ip) => SetElement::concat([SetElement::ipv4(ip), proto, dport]),
+            None => SetElement::concat([proto, dport]),
+        };
+        key.value(match self.value {
+            MapValue::Addr(ip) => SetElement::ipv4(ip),
+            MapValue::Port(port) => SetElement::port(port),
+            MapValue::Addr6Port(ip, port) => {
+                SetElement::concat([SetElement::ipv6(ip), SetElement::port(port)])
+            }
+        })
+    }
+
+    /// The element as nft writes it (`tcp . 8080 : 172.17.0.2`), for people and tests.
+    pub fn shown(&self) -> String {
+        let key = match self.on {
+            Some(ip) => format!("{ip} . {} . {}", self.proto, self.host_port),
+            None => format!("{} . {}", self.proto, self.host_port),
+        };
+        match self.value {
+            MapValue::Addr(ip) => format!("{key} : {ip}"),
+            MapValue::Port(port) => format!("{key} : {port}"),
+            MapValue::Addr6Port(ip, port) => format!("{key} : {ip} . {port}"),
+        }
+    }
+}
+
+/// Which maps a table has whatever its ports: those of IPv4 once there is a network ports
+/// can be published on, `ports6` once one of them has IPv6. Maps that stay when their last
+/// port goes keep the rules that read them unchanged, so a container's start or removal
+/// changes elements only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Standing {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+/// The maps for `ports`: those `standing` names, and any other with elements.
+pub fn maps(ports: &[&PortRule], standing: Standing) -> Vec<PortMap> {
     let proto_port = || SetKeyType::Concat(vec![SetKeyType::InetProto, SetKeyType::InetService]);
     let addr_proto_port = || {
         SetKeyType::Concat(vec![
@@ -52,100 +113,81 @@ pub fn maps(ports: &[&PortRule]) -> Vec<PortMap> {
             SetKeyType::InetService,
         ])
     };
-    let mut every_addr = Entries::default();
-    let mut every_port = Entries::default();
-    let mut on_addr = Entries::default();
-    let mut on_port = Entries::default();
-    let mut six = Entries::default();
+    let mut on_addr = Vec::new();
+    let mut on_port = Vec::new();
+    let mut every_addr = Vec::new();
+    let mut every_port = Vec::new();
+    let mut six = Vec::new();
     for p in ports {
-        let proto = SetElement::inet_proto(ipproto(p.proto));
-        let dport = SetElement::port(p.host_port);
-        let to_addr = SetElement::ipv4(p.container_ip);
-        let to_port = SetElement::port(p.container_port);
-        let (proto_name, hport, cport) = (p.proto, p.host_port, p.container_port);
+        let entry = |on, value| MapEntry {
+            on,
+            proto: p.proto,
+            host_port: p.host_port,
+            value,
+        };
         match host_ip(p) {
             Some(ip) => {
-                let key =
-                    || SetElement::concat([SetElement::ipv4(ip), proto.clone(), dport.clone()]);
-                let shown = format!("{ip} . {proto_name} . {hport}");
-                on_addr.push(
-                    key().value(to_addr),
-                    format!("{shown} : {}", p.container_ip),
-                );
-                on_port.push(key().value(to_port), format!("{shown} : {cport}"));
+                on_addr.push(entry(Some(ip), MapValue::Addr(p.container_ip)));
+                on_port.push(entry(Some(ip), MapValue::Port(p.container_port)));
             }
             None => {
-                let key = || SetElement::concat([proto.clone(), dport.clone()]);
-                let shown = format!("{proto_name} . {hport}");
-                every_addr.push(
-                    key().value(to_addr),
-                    format!("{shown} : {}", p.container_ip),
-                );
-                every_port.push(key().value(to_port.clone()), format!("{shown} : {cport}"));
+                every_addr.push(entry(None, MapValue::Addr(p.container_ip)));
+                every_port.push(entry(None, MapValue::Port(p.container_port)));
                 if let Some(ip6) = p.container_ip6 {
-                    six.push(
-                        key().value(SetElement::concat([SetElement::ipv6(ip6), to_port])),
-                        format!("{shown} : {ip6} . {cport}"),
-                    );
+                    six.push(entry(None, MapValue::Addr6Port(ip6, p.container_port)));
                 }
             }
         }
     }
-    let map = |name, key, value, e: Entries| PortMap {
-        name,
-        key,
-        value,
-        elements: e.elements,
-        shown: e.shown,
+    let map = |name, key, value, entries: Vec<MapEntry>, stands: bool| {
+        (stands || !entries.is_empty()).then_some(PortMap {
+            name,
+            key,
+            value,
+            entries,
+        })
     };
+    let v4 = standing.v4;
     [
         map(
             "ports4_on_addr",
             addr_proto_port(),
             SetKeyType::Ipv4Addr,
             on_addr,
+            v4,
         ),
         map(
             "ports4_on_port",
             addr_proto_port(),
             SetKeyType::InetService,
             on_port,
+            v4,
         ),
         map(
             "ports4_addr",
             proto_port(),
             SetKeyType::Ipv4Addr,
             every_addr,
+            v4,
         ),
         map(
             "ports4_port",
             proto_port(),
             SetKeyType::InetService,
             every_port,
+            v4,
         ),
         map(
             "ports6",
             proto_port(),
             SetKeyType::Concat(vec![SetKeyType::Ipv6Addr, SetKeyType::InetService]),
             six,
+            standing.v6,
         ),
     ]
     .into_iter()
-    .filter(|m| !m.elements.is_empty())
+    .flatten()
     .collect()
-}
-
-#[derive(Default)]
-struct Entries {
-    elements: Vec<SetElement>,
-    shown: Vec<String>,
-}
-
-impl Entries {
-    fn push(&mut self, element: SetElement, shown: String) {
-        self.elements.push(element);
-        self.shown.push(shown);
-    }
 }
 
 impl PortMap {
@@ -160,6 +202,21 @@ impl PortMap {
             .family(Family::Inet)
             .key_type(self.key.clone())
             .map(SetDataType::Value(self.value.clone()))
+    }
+
+    /// Its elements as the kernel takes them.
+    pub fn elements(&self) -> Vec<SetElement> {
+        self.entries.iter().map(MapEntry::element).collect()
+    }
+
+    /// Its elements as nft writes them.
+    pub fn shown(&self) -> Vec<String> {
+        self.entries.iter().map(MapEntry::shown).collect()
+    }
+
+    /// The same map, by name and types.
+    pub fn same_map(&self, other: &PortMap) -> bool {
+        self.name == other.name && self.key == other.key && self.value == other.value
     }
 }
 
@@ -282,6 +339,6 @@ fn ipproto(proto: Proto) -> u8 {
     }
 }
 
-fn host_ip(port: &PortRule) -> Option<std::net::Ipv4Addr> {
+fn host_ip(port: &PortRule) -> Option<Ipv4Addr> {
     port.host_ip.filter(|ip| !ip.is_unspecified())
 }

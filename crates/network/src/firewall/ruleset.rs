@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use nlink::netlink::nftables::{ChainName, CtStatus, Family, Rule, RuleSpec, Verdict};
 
+use super::portmaps::{PortMap, Standing};
 use super::{FirewallError, NetworkRules, PortRule, Proto, Result, Ruleset};
 
 /// Interface names are at most 15 bytes (`IFNAMSIZ` less the NUL).
@@ -85,9 +86,18 @@ impl RuleDesc {
 
 /// The published ports of `rules` as the table's maps hold them: none of an internal
 /// network's.
-pub fn port_maps(rules: &Ruleset) -> Result<Vec<super::portmaps::PortMap>> {
+pub fn port_maps(rules: &Ruleset) -> Result<Vec<PortMap>> {
     check(rules)?;
-    Ok(super::portmaps::maps(&published(rules)))
+    Ok(maps_of(rules))
+}
+
+fn maps_of(rules: &Ruleset) -> Vec<PortMap> {
+    let open = || rules.networks.iter().filter(|n| !n.internal);
+    let standing = Standing {
+        v4: open().next().is_some(),
+        v6: open().any(|n| n.subnet6.is_some()),
+    };
+    super::portmaps::maps(&published(rules), standing)
 }
 
 fn published(rules: &Ruleset) -> Vec<&PortRule> {
@@ -109,11 +119,14 @@ fn published(rules: &Ruleset) -> Vec<&PortRule> {
 /// interface name, two networks on one bridge, a port on a bridge that is not a network, two
 /// ports on the same host address and port.
 pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
+    plan_with_maps(rules).map(|(planned, _)| planned)
+}
+
+/// [`plan`] and [`port_maps`] at once, the maps made once.
+pub fn plan_with_maps(rules: &Ruleset) -> Result<(Vec<RuleDesc>, Vec<PortMap>)> {
     check(rules)?;
     let mut out = Vec::new();
-    let ports = published(rules);
-
-    let maps = super::portmaps::maps(&ports);
+    let maps = maps_of(rules);
     for chain in [ChainId::Prerouting, ChainId::Output] {
         for (origin, spec, shown) in super::portmaps::dnat_rules(&maps) {
             out.push(RuleDesc {
@@ -185,7 +198,7 @@ pub fn plan(rules: &Ruleset) -> Result<Vec<RuleDesc>> {
     }
 
     forward(rules, &mut out)?;
-    Ok(out)
+    Ok((out, maps))
 }
 
 fn forward(rules: &Ruleset, out: &mut Vec<RuleDesc>) -> Result<()> {
@@ -327,18 +340,21 @@ fn check_ifname(name: &str, what: impl Fn() -> String) -> Result<()> {
 
 /// The table as `nft list table inet <table>` shows it.
 pub fn render(table: &str, rules: &Ruleset) -> Result<String> {
-    let planned = plan(rules)?;
+    let (planned, maps) = plan_with_maps(rules)?;
     let mut text = format!("table inet {table} {{\n");
-    for map in port_maps(rules)? {
+    for map in maps {
         text.push_str(&format!(
             "\tmap {} {{\n\t\t{}\n",
             map.name,
             map.declaration()
         ));
-        text.push_str(&format!(
-            "\t\telements = {{ {} }}\n\t}}\n\n",
-            map.shown.join(", ")
-        ));
+        if !map.entries.is_empty() {
+            text.push_str(&format!(
+                "\t\telements = {{ {} }}\n",
+                map.shown().join(", ")
+            ));
+        }
+        text.push_str("\t}\n\n");
     }
     for (i, chain) in ChainId::ALL.into_iter().enumerate() {
         if i > 0 {

@@ -148,6 +148,56 @@ fn an_empty_ruleset_has_no_rules() {
 }
 
 #[test]
+fn port_maps_and_their_rules_stand_without_ports() {
+    let v4 = Ruleset {
+        networks: vec![net("berth0", "172.17.0.0/16")],
+        ports: vec![],
+    };
+    let names = |rules: &Ruleset| -> Vec<&'static str> {
+        port_maps(rules)
+            .expect("maps")
+            .iter()
+            .map(|m| m.name)
+            .collect()
+    };
+    assert_eq!(
+        names(&v4),
+        [
+            "ports4_on_addr",
+            "ports4_on_port",
+            "ports4_addr",
+            "ports4_port"
+        ]
+    );
+    let with_port = Ruleset {
+        ports: vec![port(Proto::Tcp, 80, "172.17.0.2", 8000, "berth0")],
+        ..v4.clone()
+    };
+    // A port in or out changes map elements only, never a rule.
+    assert_eq!(plan(&v4).expect("plan"), plan(&with_port).expect("plan"));
+    let v6 = Ruleset {
+        networks: vec![NetworkRules {
+            subnet6: Some("fd00:b::/64".parse().expect("subnet6")),
+            ..net("berth0", "172.17.0.0/16")
+        }],
+        ports: vec![],
+    };
+    assert_eq!(names(&v6).last(), Some(&"ports6"));
+    // Internal networks publish nothing: no maps.
+    let internal = Ruleset {
+        networks: vec![NetworkRules {
+            internal: true,
+            ..net("br-int", "10.5.0.0/24")
+        }],
+        ports: vec![],
+    };
+    assert!(names(&internal).is_empty());
+    assert!(render("t", &v4)
+        .expect("render")
+        .contains("\tmap ports4_addr {\n\t\ttype inet_proto . inet_service : ipv4_addr\n\t}\n"));
+}
+
+#[test]
 fn unspecified_host_ip_means_every_local_address() {
     let mut rules = Ruleset {
         networks: vec![net("berth0", "172.17.0.0/16")],
@@ -157,7 +207,7 @@ fn unspecified_host_ip_means_every_local_address() {
         port_maps(rules)
             .expect("maps")
             .into_iter()
-            .map(|m| (m.name, m.shown))
+            .map(|m| (m.name, m.shown()))
             .collect()
     };
     let every = shown(&rules);
@@ -166,6 +216,8 @@ fn unspecified_host_ip_means_every_local_address() {
     assert_eq!(
         every,
         [
+            ("ports4_on_addr", vec![]),
+            ("ports4_on_port", vec![]),
             ("ports4_addr", vec!["tcp . 80 : 172.17.0.2".to_string()]),
             ("ports4_port", vec!["tcp . 80 : 8000".to_string()]),
         ]
@@ -248,12 +300,21 @@ fn two_hundred_ports_make_map_elements_not_rules() {
             .map(|i| port(Proto::Tcp, 20000 + i, "172.17.0.2", 80, "berth0"))
             .collect(),
     };
-    assert_eq!(chain(&rules, ChainId::Prerouting).len(), 1);
-    assert_eq!(chain(&rules, ChainId::Output).len(), 1);
+    // The two DNAT rules (one address, every address), whatever the number of ports.
+    assert_eq!(chain(&rules, ChainId::Prerouting).len(), 2);
+    assert_eq!(chain(&rules, ChainId::Output).len(), 2);
     let maps = port_maps(&rules).expect("maps");
-    let sizes: Vec<(&str, usize)> = maps.iter().map(|m| (m.name, m.elements.len())).collect();
-    assert_eq!(sizes, [("ports4_addr", 200), ("ports4_port", 200)]);
-    assert_eq!(maps[1].shown[0], "tcp . 20000 : 80");
+    let sizes: Vec<(&str, usize)> = maps.iter().map(|m| (m.name, m.entries.len())).collect();
+    assert_eq!(
+        sizes,
+        [
+            ("ports4_on_addr", 0),
+            ("ports4_on_port", 0),
+            ("ports4_addr", 200),
+            ("ports4_port", 200)
+        ]
+    );
+    assert_eq!(maps[3].shown()[0], "tcp . 20000 : 80");
 }
 
 #[test]
