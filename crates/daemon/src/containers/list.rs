@@ -126,7 +126,8 @@ impl ContainerService {
         if !f.get("ancestor").is_empty() && ancestors.is_empty() {
             return Ok(Vec::new());
         }
-        let mut records: Vec<ContainerRecord> = self.all().iter().map(|c| c.record()).collect();
+        let mut records: Vec<Arc<ContainerRecord>> =
+            self.all().iter().map(|c| c.record()).collect();
         records.sort_by_key(|r| std::cmp::Reverse(r.created));
         let all = opts.all
             || opts.limit.is_some()

@@ -70,7 +70,9 @@ pub struct Lifecycle {
 /// One container: its record, and the lock that orders operations on it.
 pub struct Container {
     pub id: String,
-    record: Mutex<ContainerRecord>,
+    /// Shared with readers, copied on write: a record with hundreds of published ports is
+    /// thousands of allocations to copy, and most readers only look.
+    record: Mutex<Arc<ContainerRecord>>,
     /// Held for the whole of start, stop, restart and remove.
     op: tokio::sync::Mutex<()>,
     lifecycle: watch::Sender<Lifecycle>,
@@ -87,7 +89,7 @@ impl Container {
         let (tx, _) = watch::channel(Lifecycle::default());
         Arc::new(Container {
             id: record.id.clone(),
-            record: Mutex::new(record),
+            record: Mutex::new(Arc::new(record)),
             op: tokio::sync::Mutex::new(()),
             lifecycle: tx,
             pending_attach: Mutex::new(Vec::new()),
@@ -96,8 +98,8 @@ impl Container {
         })
     }
 
-    /// A copy of the record.
-    pub fn record(&self) -> ContainerRecord {
+    /// The record as it is now (a later update does not change it).
+    pub fn record(&self) -> Arc<ContainerRecord> {
         self.record
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -109,9 +111,9 @@ impl Container {
         &self,
         dir: &std::path::Path,
         f: impl FnOnce(&mut ContainerRecord),
-    ) -> EngineResult<ContainerRecord> {
+    ) -> EngineResult<Arc<ContainerRecord>> {
         let mut rec = self.record.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut rec);
+        f(Arc::make_mut(&mut rec));
         rec.save(dir)?;
         self.flusher.written(dir.join(record::RECORD_FILE));
         Ok(rec.clone())
@@ -227,7 +229,7 @@ impl ContainerService {
     }
 
     /// Every container's record.
-    pub fn records(&self) -> Vec<ContainerRecord> {
+    pub fn records(&self) -> Vec<Arc<ContainerRecord>> {
         self.all().iter().map(|c| c.record()).collect()
     }
 
@@ -272,7 +274,7 @@ impl ContainerService {
     }
 
     /// Containers using an image, for `rmi` and `df`.
-    pub fn using_image(&self, image: &berth_store::Digest) -> Vec<ContainerRecord> {
+    pub fn using_image(&self, image: &berth_store::Digest) -> Vec<Arc<ContainerRecord>> {
         self.all()
             .iter()
             .map(|c| c.record())
@@ -319,7 +321,7 @@ impl ContainerService {
         self.containers
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(rec.id, c);
+            .insert(rec.id.clone(), c);
     }
 
     fn forget(&self, id: &str, name: &str) {

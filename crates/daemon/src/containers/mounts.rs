@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use berth_api::types::{ContainerConfig, HostConfig};
 use oci_spec::runtime::{Mount, MountBuilder};
@@ -397,7 +398,7 @@ impl ContainerService {
                     .iter()
                     .any(|m| m.kind == VOLUME && m.source == name)
             })
-            .map(|r| r.id)
+            .map(|r| r.id.clone())
             .collect()
     }
 
@@ -561,7 +562,7 @@ impl ContainerService {
 }
 
 /// The volumes each container uses, by volume name (for `volume ls`, `rm` and `prune`).
-pub fn users_by_volume(records: &[ContainerRecord]) -> BTreeMap<String, Vec<String>> {
+pub fn users_by_volume(records: &[Arc<ContainerRecord>]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in records {
         for m in r.mounts.iter().filter(|m| m.kind == VOLUME) {

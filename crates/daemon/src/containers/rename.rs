@@ -15,7 +15,7 @@ impl ContainerService {
         }
         let c = self.find(name)?;
         let _op = c.op.lock().await;
-        let old = c.record().name;
+        let old = c.record().name.clone();
         let new = new_name.strip_prefix('/').unwrap_or(new_name).to_string();
         if old == new {
             return Err(EngineError::invalid(

@@ -4,6 +4,7 @@
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use berth_snapshot::InitPath;
 use rustix::fs::{Mode, OFlags};
@@ -28,7 +29,7 @@ const INIT_PATHS: &[InitPath] = &[
 /// and the file system is unmounted again at the end.
 pub struct RootfsGuard<'c> {
     pub fd: OwnedFd,
-    pub record: ContainerRecord,
+    pub record: Arc<ContainerRecord>,
     unmount: Option<&'c ContainerService>,
     _op: Option<tokio::sync::MutexGuard<'c, ()>>,
 }
