@@ -425,19 +425,29 @@ impl NetworkService {
         let Some(key) = state.sandbox_key.clone() else {
             return Ok(());
         };
-        let path = key.clone();
-        tokio::task::spawn_blocking(move || berth_network::netns::create(&path))
-            .await
-            .map_err(|e| EngineError::internal(e.to_string()))?
-            .map_err(|e| EngineError::internal(format!("creating network namespace: {e}")))?;
-        let mut order: Vec<&String> = state.networks.keys().collect();
-        order.sort_by_key(|n| *n != &state.primary);
-        for name in order {
-            self.attach_endpoint(name, &state.networks[name], state, &key)
-                .await?;
-        }
-        let _g = self.changes.lock().await;
-        self.apply_firewall().await
+        let links = async {
+            let path = key.clone();
+            tokio::task::spawn_blocking(move || berth_network::netns::create(&path))
+                .await
+                .map_err(|e| EngineError::internal(e.to_string()))?
+                .map_err(|e| EngineError::internal(format!("creating network namespace: {e}")))?;
+            let mut order: Vec<&String> = state.networks.keys().collect();
+            order.sort_by_key(|n| *n != &state.primary);
+            for name in order {
+                self.attach_endpoint(name, &state.networks[name], state, &key)
+                    .await?;
+            }
+            Ok(())
+        };
+        // The firewall's rules need nothing of the namespace or its links (traffic DNATed
+        // to an address not up yet finds no neighbour, as for a container not started):
+        // programmed meanwhile, off the start's critical path.
+        let firewall = async {
+            let _g = self.changes.lock().await;
+            self.apply_firewall().await
+        };
+        let (links, firewall) = tokio::join!(links, firewall);
+        links.and(firewall)
     }
 
     pub(super) async fn attach_endpoint(
