@@ -479,6 +479,21 @@ fn bind_propagation_applies() {
         "/proc/self/mountinfo",
     ]);
     assert!(!private.contains("shared:"), "{private}");
+    // Under a shared mount a bind would be shared too: a private one asked for is made so.
+    let inner = tempfile::tempdir().unwrap();
+    let nested = d.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{src}:/mnt:rshared"),
+        "-v",
+        &format!("{}:/mnt/in:rprivate", inner.path().display()),
+        "netbox",
+        "grep",
+        " /mnt/in ",
+        "/proc/self/mountinfo",
+    ]);
+    assert!(!nested.contains("shared:"), "{nested}");
 }
 
 /// A layer with `/data` (mode 0750, uid 1000) holding `note` (mode 0640, uid 1000, gid 1001).

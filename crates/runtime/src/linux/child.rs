@@ -108,8 +108,9 @@ fn become_container(
         Mode::empty(),
     )
     .map_err(|e| StartError::os(format!("opening {}", rootfs.display()), e))?;
+    let mut so_far = mounts::MountsSoFar::after_prepare_root();
     for m in spec.mounts().as_deref().unwrap_or(&[]) {
-        mounts::mount(&root, m, setup.cgroup_v1)?;
+        mounts::mount(&root, m, setup.cgroup_v1, &mut so_far)?;
     }
     let dev = open_in_root(&root, Path::new("/dev"), Create::Dir)
         .map_err(|e| StartError::os("opening /dev", e))?;

@@ -115,8 +115,35 @@ pub fn prepare_root(rootfs: &Path) -> Result<(), StartError> {
         .map_err(|e| err("binding the root", rootfs, e))
 }
 
+/// What the mounts placed so far in a new namespace leave to the next.
+#[derive(Debug)]
+pub struct MountsSoFar {
+    /// Every mount is private, as [`prepare_root`] leaves them: a bind of a private mount,
+    /// or a new mount under one, is private, so `private` and `rprivate` (docker's default
+    /// for binds and volumes) change nothing and take no system calls.
+    all_private: bool,
+}
+
+impl MountsSoFar {
+    /// The state [`prepare_root`] leaves.
+    pub fn after_prepare_root() -> MountsSoFar {
+        MountsSoFar { all_private: true }
+    }
+
+    /// Whether setting `p` on a mount just made would change it.
+    fn changes(&self, p: MountPropagationFlags) -> bool {
+        let private = MountPropagationFlags::PRIVATE | MountPropagationFlags::REC;
+        !(self.all_private && private.contains(p))
+    }
+}
+
 /// Places one spec mount inside `root` (a directory descriptor of the container's root).
-pub fn mount(root: impl AsFd, m: &Mount, cgroup_v1: &[(String, String)]) -> Result<(), StartError> {
+pub fn mount(
+    root: impl AsFd,
+    m: &Mount,
+    cgroup_v1: &[(String, String)],
+    so_far: &mut MountsSoFar,
+) -> Result<(), StartError> {
     let root = root.as_fd();
     let dest = m.destination();
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
@@ -162,11 +189,13 @@ pub fn mount(root: impl AsFd, m: &Mount, cgroup_v1: &[(String, String)]) -> Resu
         mount_data(&src, &target_path, typ, opts.flags, data.as_str())
             .map_err(|e| err(&format!("mounting {typ} on"), dest, e))?;
     }
-    if let Some(p) = opts.propagation {
+    if let Some(p) = opts.propagation.filter(|p| so_far.changes(*p)) {
         let on =
             open_in_root(root, dest, Create::Nothing).map_err(|e| err("reopening", dest, e))?;
         rustix::mount::mount_change(fd_path(&on), p)
             .map_err(|e| err("setting propagation of", dest, e))?;
+        let private = MountPropagationFlags::PRIVATE | MountPropagationFlags::REC;
+        so_far.all_private &= private.contains(p);
     }
     Ok(())
 }
@@ -366,5 +395,17 @@ mod tests {
         assert_eq!(o.data, ["size=64m", "mode=1777"]);
         let o = parse_options(&["ro".into(), "rw".into()]);
         assert!(!o.flags.contains(MountFlags::RDONLY));
+    }
+
+    #[test]
+    fn private_asked_of_an_all_private_namespace_changes_nothing() {
+        let (private, rec) = (MountPropagationFlags::PRIVATE, MountPropagationFlags::REC);
+        let mut so_far = MountsSoFar::after_prepare_root();
+        assert!(!so_far.changes(private | rec));
+        assert!(!so_far.changes(private));
+        assert!(so_far.changes(MountPropagationFlags::SHARED | rec));
+        // Once a mount is shared, private ones are made so again.
+        so_far.all_private = false;
+        assert!(so_far.changes(private | rec));
     }
 }
