@@ -14,15 +14,16 @@
 //! | `ports6` | `inet_proto . inet_service` | `ipv6_addr . inet_service` |
 //!
 //! `*_on_*` hold ports published on one host address; the others, ports published on every
-//! address (`fib daddr type local`).
+//! address (`fib daddr type local`). The maps stand, empty if need be, while a network can
+//! publish ([`Standing`]), so ports coming and going change elements, never rules.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use nlink::netlink::nftables::{
     Expr, Family, FibFlags, Field, LookupExpr, Match, MetaKey, NatExpr, PayloadBase, Register,
     Rule, RuleSpec, SetDataType, SetElement, SetKeyType, Value,
 };
 use nlink::netlink::types::route::RouteType;
-
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{PortRule, Proto};
 
