@@ -41,8 +41,54 @@ pub fn open_in_root(root: impl AsFd, path: &Path, create: Create) -> Result<Owne
         Err(Errno::NOENT) if create != Create::Nothing => {}
         Err(e) => return Err(e),
     }
+    if create == Create::Dir {
+        if let Some(made) = make_last_dir(root, &rel)? {
+            return Ok(made);
+        }
+    }
     let resolved = create_in_root(root, &rel, create)?;
     rustix::fs::openat2(root, &resolved, flags, Mode::empty(), resolve_flags())
+}
+
+/// The common case of a missing mount point, in three system calls: the parent exists, and
+/// the last component is not there at all. Making it there cannot be fooled by a link, since
+/// the directory is new (a dangling link in its place makes `mkdirat` fail with `EEXIST`). In
+/// any other case (the parent missing, something in the way) nothing is done and `None`
+/// hands over to the walk.
+fn make_last_dir(root: BorrowedFd<'_>, rel: &Path) -> Result<Option<OwnedFd>, Errno> {
+    let (Some(parent), Some(Component::Normal(last))) =
+        (rel.parent(), rel.components().next_back())
+    else {
+        return Ok(None);
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let parent = match rustix::fs::openat2(
+        root,
+        parent,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve_flags(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match rustix::fs::mkdirat(&parent, last, Mode::from_raw_mode(0o755)) {
+        Ok(()) => {}
+        Err(Errno::EXIST) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    rustix::fs::openat(
+        &parent,
+        last,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map(Some)
 }
 
 /// Walks `rel` from `root`, creating what is missing; returns the path it reached, made of
@@ -175,6 +221,36 @@ mod tests {
         let fd = open_in_root(&dir, Path::new("a/up/f"), Create::File).unwrap();
         let real = std::fs::read_link(fd_path(&fd)).unwrap();
         assert_eq!(real, root.path().join("tmp/x/f"));
+    }
+
+    #[test]
+    fn a_missing_mount_point_is_made_where_it_belongs() {
+        let root = tempfile::tempdir().unwrap();
+        let dir =
+            rustix::fs::open(root.path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        std::fs::create_dir(root.path().join("srv")).unwrap();
+        // The parent is there: made in one step.
+        let fd = open_in_root(&dir, Path::new("/srv/data"), Create::Dir).unwrap();
+        assert_eq!(
+            std::fs::read_link(fd_path(&fd)).unwrap(),
+            root.path().join("srv/data")
+        );
+        assert!(root.path().join("srv/data").is_dir());
+        // A dangling link in its place is followed inside the root, never made over.
+        std::os::unix::fs::symlink("/etc/berth-test-target", root.path().join("link")).unwrap();
+        let fd = open_in_root(&dir, Path::new("/link"), Create::Dir).unwrap();
+        assert_eq!(
+            std::fs::read_link(fd_path(&fd)).unwrap(),
+            root.path().join("etc/berth-test-target")
+        );
+        assert!(!Path::new("/etc/berth-test-target").exists());
+        // A link as the parent is resolved inside the root too.
+        std::os::unix::fs::symlink("/srv", root.path().join("s")).unwrap();
+        let fd = open_in_root(&dir, Path::new("/s/more"), Create::Dir).unwrap();
+        assert_eq!(
+            std::fs::read_link(fd_path(&fd)).unwrap(),
+            root.path().join("srv/more")
+        );
     }
 
     #[test]
