@@ -34,6 +34,10 @@ impl HostPorts {
     /// protocol not asked for, or whose table cannot be read (no sock_diag in the kernel),
     /// has every port possibly held.
     pub async fn read(tcp: bool, udp: bool) -> HostPorts {
+        if !tcp && !udp {
+            // Nothing to check (no fixed host port): no socket opened on the start's path.
+            return HostPorts::unknown();
+        }
         let conn = match Connection::<SockDiag>::new() {
             Ok(conn) => conn,
             Err(e) => {
