@@ -101,14 +101,13 @@ fn become_container(
     }
 
     let rootfs = &setup.rootfs;
-    mounts::prepare_root(rootfs)?;
+    let mut so_far = mounts::prepare_root(rootfs)?;
     let root = rustix::fs::open(
         rootfs,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| StartError::os(format!("opening {}", rootfs.display()), e))?;
-    let mut so_far = mounts::MountsSoFar::after_prepare_root();
     for m in spec.mounts().as_deref().unwrap_or(&[]) {
         mounts::mount(&root, m, setup.cgroup_v1, &mut so_far)?;
     }

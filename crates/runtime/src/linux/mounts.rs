@@ -104,15 +104,17 @@ fn err(what: &str, dest: &Path, e: impl Into<std::io::Error>) -> StartError {
 }
 
 /// Makes every mount in our (new) namespace private, so nothing we do propagates back to
-/// the host, and binds the root on itself so it is a mount point pivot_root accepts.
-pub fn prepare_root(rootfs: &Path) -> Result<(), StartError> {
+/// the host, and binds the root on itself so it is a mount point pivot_root accepts. What
+/// it returns goes to each [`mount`] after it.
+pub fn prepare_root(rootfs: &Path) -> Result<MountsSoFar, StartError> {
     rustix::mount::mount_change(
         "/",
         MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
     )
     .map_err(|e| err("making private", Path::new("/"), e))?;
     rustix::mount::mount_bind_recursive(rootfs, rootfs)
-        .map_err(|e| err("binding the root", rootfs, e))
+        .map_err(|e| err("binding the root", rootfs, e))?;
+    Ok(MountsSoFar { all_private: true })
 }
 
 /// What the mounts placed so far in a new namespace leave to the next.
@@ -125,11 +127,6 @@ pub struct MountsSoFar {
 }
 
 impl MountsSoFar {
-    /// The state [`prepare_root`] leaves.
-    pub fn after_prepare_root() -> MountsSoFar {
-        MountsSoFar { all_private: true }
-    }
-
     /// Whether setting `p` on a mount just made would change it.
     fn changes(&self, p: MountPropagationFlags) -> bool {
         let private = MountPropagationFlags::PRIVATE | MountPropagationFlags::REC;
@@ -400,7 +397,7 @@ mod tests {
     #[test]
     fn private_asked_of_an_all_private_namespace_changes_nothing() {
         let (private, rec) = (MountPropagationFlags::PRIVATE, MountPropagationFlags::REC);
-        let mut so_far = MountsSoFar::after_prepare_root();
+        let mut so_far = MountsSoFar { all_private: true };
         assert!(!so_far.changes(private | rec));
         assert!(!so_far.changes(private));
         assert!(so_far.changes(MountPropagationFlags::SHARED | rec));
