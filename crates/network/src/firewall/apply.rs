@@ -3,6 +3,7 @@
 //! changed since the last apply, just the map elements that differ. A container's start or
 //! removal then costs its own ports, whatever the others publish.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use nlink::netlink::message::NLM_F_CREATE;
@@ -11,8 +12,6 @@ use nlink::netlink::nftables::{
     NFTA_TABLE_NAME, NFT_MSG_NEWTABLE,
 };
 use nlink::netlink::{Connection, ErrorDetail, Nftables};
-
-use std::collections::HashSet;
 
 use super::portmaps::{MapEntry, PortMap};
 use super::ruleset::{plan_with_maps, ChainId, RuleDesc};

@@ -367,17 +367,17 @@ fn a_refused_apply_names_the_operation_and_changes_nothing() {
     });
 }
 
-/// Each map's elements as the kernel holds them, as (key, value) bytes, sorted.
-async fn kernel_elements(fw: &Firewall, rules: &Ruleset) -> Vec<(&'static str, Vec<Vec<u8>>)> {
+/// Each map's elements as the kernel holds them, as `key value` text, sorted.
+async fn kernel_elements(fw: &Firewall, rules: &Ruleset) -> Vec<(&'static str, Vec<String>)> {
     let mut out = Vec::new();
     for map in port_maps(rules).expect("maps") {
-        let mut got: Vec<Vec<u8>> = fw
+        let mut got: Vec<String> = fw
             .connection()
             .list_set_elements(fw.table(), map.name, Family::Inet)
             .await
             .expect("elements")
             .iter()
-            .map(|e| format!("{:?} {:?}", e.key(), e.data()).into_bytes())
+            .map(|e| format!("{:?} {:?}", e.key(), e.data()))
             .collect();
         got.sort();
         out.push((map.name, got));
@@ -386,15 +386,15 @@ async fn kernel_elements(fw: &Firewall, rules: &Ruleset) -> Vec<(&'static str, V
 }
 
 /// What `rules` should put in each map, in the form of [`kernel_elements`].
-fn wanted_elements(rules: &Ruleset) -> Vec<(&'static str, Vec<Vec<u8>>)> {
+fn wanted_elements(rules: &Ruleset) -> Vec<(&'static str, Vec<String>)> {
     port_maps(rules)
         .expect("maps")
         .iter()
         .map(|map| {
-            let mut want: Vec<Vec<u8>> = map
+            let mut want: Vec<String> = map
                 .elements()
                 .iter()
-                .map(|e| format!("{:?} {:?}", e.key(), e.data()).into_bytes())
+                .map(|e| format!("{:?} {:?}", e.key(), e.data()))
                 .collect();
             want.sort();
             (map.name, want)
