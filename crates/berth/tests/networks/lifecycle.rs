@@ -1,5 +1,6 @@
 //! Modes and life: host, none and `container:`, connect and disconnect on a running
-//! container, nothing left after rm and stop, and crashes of the engine.
+//! container, a new namespace for each start, nothing left after rm and stop, and crashes
+//! of the engine.
 
 use super::*;
 
@@ -123,6 +124,33 @@ fn nothing_is_left_after_rm_and_after_the_engine_stops() {
     assert!(!net::link_exists(&user_bridge));
     d.stop();
     assert!(!net::link_exists(&d.bridge()));
+}
+
+/// A restart's namespace is a new one, under a new name: the last one may still be going
+/// away in the background when the next start makes its own.
+#[test]
+fn each_start_gets_a_namespace_of_its_own() {
+    let d = engine();
+    web(&d, "again", &[]);
+    let mut keys = vec![inspect(&d, "again", "{{.NetworkSettings.SandboxKey}}")];
+    for _ in 0..3 {
+        d.ok(&["restart", "-t", "0", "again"]);
+        let key = inspect(&d, "again", "{{.NetworkSettings.SandboxKey}}");
+        let id = inspect(&d, "again", "{{.NetworkSettings.SandboxID}}");
+        assert!(
+            key.ends_with(&format!("/{id}")),
+            "{key} is not named by {id}"
+        );
+        assert!(!keys.contains(&key), "{key} reused: {keys:?}");
+        keys.push(key);
+        let ip = inspect(&d, "again", "{{.NetworkSettings.IPAddress}}");
+        let page = d.ok(&["exec", "again", "wget", "-qO-", &format!("http://{ip}/")]);
+        assert_contains(&page, "hello");
+    }
+    d.ok(&["rm", "-f", "again"]);
+    eventually("no namespace is left", || {
+        common::list_dir(&d.exec_root().join("netns")).is_empty()
+    });
 }
 
 #[test]

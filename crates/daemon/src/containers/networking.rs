@@ -386,10 +386,12 @@ pub fn settings_json(rec: &ContainerRecord, bridge_name: &str) -> serde_json::Va
             ports.insert(k.clone(), serde_json::to_value(v).unwrap_or_default());
         }
     }
+    // The namespace file is named by the sandbox's id.
     let sandbox_id = net
         .sandbox_key
         .as_ref()
-        .map(|_| rec.id.clone())
+        .and_then(|k| k.file_name())
+        .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     serde_json::json!({
         "Bridge": if running && net.networks.contains_key("bridge") { bridge_name } else { "" },

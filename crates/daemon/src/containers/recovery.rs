@@ -53,10 +53,14 @@ impl ContainerService {
         // The network service learns which addresses and ports the containers believed
         // running hold, and brings bridges and the firewall in line, before any container
         // starts again and asks for an address.
-        let running: Vec<(String, crate::networks::ContainerNetwork)> = restored
+        let running: Vec<crate::networks::RunningSandbox> = restored
             .iter()
             .filter(|r| r.state.status.is_active() && r.network.has_sandbox())
-            .map(|r| (r.name.clone(), r.network.clone()))
+            .map(|r| crate::networks::RunningSandbox {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                network: r.network.clone(),
+            })
             .collect();
         if let Err(e) = self.networks.activate(&running).await {
             tracing::error!(error = %e.message, "setting up networking; containers on bridge networks will not start");

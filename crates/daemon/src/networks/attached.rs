@@ -9,21 +9,21 @@ use berth_api::types::EndpointSettings;
 use berth_network::firewall::PortRule;
 
 use super::ports;
-use super::sandbox::ContainerNetwork;
+use super::sandbox::{ContainerNetwork, RunningSandbox};
 use super::{Attachment, Network, NetworkService};
 use crate::error::{EngineError, EngineResult};
 
 impl NetworkService {
     /// A running container's attachments, known again at engine start.
-    pub(super) fn restore(&self, name: &str, state: &ContainerNetwork) {
-        let Some(key) = &state.sandbox_key else {
+    pub(super) fn restore(&self, running: &RunningSandbox) {
+        let RunningSandbox {
+            id,
+            name,
+            network: state,
+        } = running;
+        if !state.has_sandbox() {
             return;
-        };
-        let id = key
-            .file_name()
-            .and_then(|f| f.to_str())
-            .unwrap_or_default()
-            .to_string();
+        }
         for (net_name, e) in &state.networks {
             let Ok(net) = self.network_of(net_name, e) else {
                 continue;
@@ -82,7 +82,7 @@ impl NetworkService {
             self.published
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(id, rules);
+                .insert(id.clone(), rules);
         }
     }
 

@@ -33,7 +33,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::events::EventBus;
 pub use create::CreateNetwork;
 pub use record::{NetworkRecord, DRIVER_BRIDGE, DRIVER_HOST, DRIVER_NULL};
-pub use sandbox::{ContainerNetwork, SandboxRequest};
+pub use sandbox::{ContainerNetwork, RunningSandbox, SandboxRequest};
 
 /// The event type of network events.
 pub const NETWORK: &str = "network";
@@ -356,11 +356,11 @@ impl NetworkService {
     /// Brings the host in line with the records at engine start: the default networks exist,
     /// running containers' attachments are known again, bridges are up and the firewall
     /// table is rebuilt (repairing or replacing whatever a crashed engine left).
-    pub async fn activate(&self, running: &[(String, ContainerNetwork)]) -> EngineResult<()> {
+    pub async fn activate(&self, running: &[RunningSandbox]) -> EngineResult<()> {
         let _g = self.changes.lock().await;
         self.ensure_predefined().await?;
-        for (name, state) in running {
-            self.restore(name, state);
+        for r in running {
+            self.restore(r);
         }
         self.remove_stray_sandboxes(running).await;
         for net in self.all() {
@@ -411,10 +411,10 @@ impl NetworkService {
 
     /// Namespace files no running container owns: left by an engine that crashed while
     /// removing them.
-    async fn remove_stray_sandboxes(&self, running: &[(String, ContainerNetwork)]) {
+    async fn remove_stray_sandboxes(&self, running: &[RunningSandbox]) {
         let owned: Vec<&std::path::Path> = running
             .iter()
-            .filter_map(|(_, s)| s.sandbox_key.as_deref())
+            .filter_map(|r| r.network.sandbox_key.as_deref())
             .collect();
         let Ok(files) = berth_network::netns::list(&self.netns_dir) else {
             return;

@@ -44,6 +44,15 @@ pub struct ContainerNetwork {
     pub ports: PortMap,
 }
 
+/// A container the records say runs, as the engine starts: its network state to know
+/// again (addresses, names, ports) and its namespace file to keep.
+#[derive(Debug, Clone)]
+pub struct RunningSandbox {
+    pub id: String,
+    pub name: String,
+    pub network: ContainerNetwork,
+}
+
 impl ContainerNetwork {
     /// Whether anything of a sandbox may exist on the host.
     pub fn has_sandbox(&self) -> bool {
@@ -104,9 +113,11 @@ fn new_endpoint_id() -> String {
 }
 
 impl NetworkService {
-    /// The network namespace file of a container.
-    pub fn sandbox_path(&self, id: &str) -> PathBuf {
-        self.netns_dir.join(id)
+    /// A new network namespace file, named by a sandbox id of its own (docker's SandboxID).
+    /// Each start gets a new one: the previous start's namespace may still be going away in
+    /// the background ([`NetworkService::teardown`]) when a restart makes the next.
+    fn new_sandbox_path(&self) -> PathBuf {
+        self.netns_dir.join(crate::containers::new_id())
     }
 
     fn taken_ports(&self, except: &str) -> Taken {
@@ -294,7 +305,7 @@ impl NetworkService {
         let _g = self.changes.lock().await;
         let mut out = ContainerNetwork {
             primary: req.network.primary.clone(),
-            sandbox_key: Some(self.sandbox_path(req.id)),
+            sandbox_key: Some(self.new_sandbox_path()),
             ..Default::default()
         };
         let mut order: Vec<&String> = req.network.networks.keys().collect();
