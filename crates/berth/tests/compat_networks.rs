@@ -161,7 +161,7 @@ services:
     assert!(d.ok(&["ps", "-aq"]).trim().is_empty());
     assert!(!d.ok(&["network", "ls"]).contains("shop_default"));
     assert!(net::http_get(published).is_none());
-    eventually("no namespace is left", || {
-        common::list_dir(&d.exec_root().join("netns")).is_empty()
+    eventually("no namespace is left but the spare", || {
+        d.only_the_spare_netns()
     });
 }

@@ -113,6 +113,18 @@ impl Daemon {
         self.dir.path().join("exec")
     }
 
+    /// The network namespace files under the exec root. While the engine runs it keeps one
+    /// more than its running containers own: a spare, made ahead for the next start on a
+    /// bridge network (at engine start, and after each such start).
+    pub fn netns_files(&self) -> Vec<String> {
+        list_dir(&self.exec_root().join("netns"))
+    }
+
+    /// Whether no container's namespace is left: only the engine's spare.
+    pub fn only_the_spare_netns(&self) -> bool {
+        self.netns_files().len() == 1
+    }
+
     pub fn host(&self) -> String {
         format!("unix://{}", self.socket.display())
     }

@@ -118,24 +118,41 @@ fn nothing_is_left_after_rm_and_after_the_engine_stops() {
     d.ok(&["rm", "-f", "aa"]);
     // The veth and namespace go in the background, soon after.
     eventually("no veth or namespace is left", || {
-        !net::link_exists(&veth) && common::list_dir(&d.exec_root().join("netns")).is_empty()
+        !net::link_exists(&veth) && d.only_the_spare_netns()
     });
     d.ok(&["network", "rm", "tmpnet"]);
     assert!(!net::link_exists(&user_bridge));
     d.stop();
     assert!(!net::link_exists(&d.bridge()));
+    assert_eq!(
+        d.netns_files(),
+        Vec::<String>::new(),
+        "the spare outlived the engine"
+    );
 }
 
 /// A restart's namespace is a new one, under a new name: the last one may still be going
-/// away in the background when the next start makes its own.
+/// away in the background when the next start makes its own. It is the spare the engine
+/// made ahead.
 #[test]
 fn each_start_gets_a_namespace_of_its_own() {
     let d = engine();
     web(&d, "again", &[]);
     let mut keys = vec![inspect(&d, "again", "{{.NetworkSettings.SandboxKey}}")];
     for _ in 0..3 {
+        let netns_dir = d.exec_root().join("netns");
+        let current = keys.last().unwrap().clone();
+        let spare = || {
+            d.netns_files()
+                .into_iter()
+                .map(|f| netns_dir.join(f).display().to_string())
+                .find(|f| *f != current)
+        };
+        eventually("a spare namespace is made", || spare().is_some());
+        let spare = spare().unwrap();
         d.ok(&["restart", "-t", "0", "again"]);
         let key = inspect(&d, "again", "{{.NetworkSettings.SandboxKey}}");
+        assert_eq!(key, spare, "the start did not take the spare");
         let id = inspect(&d, "again", "{{.NetworkSettings.SandboxID}}");
         assert!(
             key.ends_with(&format!("/{id}")),
@@ -148,8 +165,12 @@ fn each_start_gets_a_namespace_of_its_own() {
         assert_contains(&page, "hello");
     }
     d.ok(&["rm", "-f", "again"]);
-    eventually("no namespace is left", || {
-        common::list_dir(&d.exec_root().join("netns")).is_empty()
+    for key in &keys {
+        let gone = || !std::path::Path::new(key).exists();
+        eventually("the container's namespaces are gone", gone);
+    }
+    eventually("no namespace is left but the spare", || {
+        d.only_the_spare_netns()
     });
 }
 
@@ -212,7 +233,7 @@ fn a_container_that_dies_while_the_engine_is_down_leaves_nothing() {
     d.relaunch();
     eventually("the dead container's sandbox is gone", || {
         inspect(&d, "doomed", "{{.State.Status}}") == "exited"
-            && common::list_dir(&d.exec_root().join("netns")).is_empty()
+            && d.only_the_spare_netns()
             && !net::link_exists(&veth)
     });
     assert!(net::http_get(addr(Ipv4Addr::LOCALHOST, port)).is_none());

@@ -91,8 +91,8 @@ fn a_port_in_use_is_a_clear_error_and_leaves_nothing() {
         "10",
     ]);
     assert_contains(&r.stderr, "address already in use");
-    eventually("no veth or namespace is left", || {
-        common::list_dir(&d.exec_root().join("netns")).is_empty()
+    eventually("no namespace is left but the spare", || {
+        d.only_the_spare_netns()
     });
     // The port is still the engine's to give once it is free.
     drop(busy);

@@ -59,9 +59,14 @@ impl ContainerService {
             let rec = rec.clone();
             let bundle = bundle.clone();
             async move {
-                tokio::task::spawn_blocking(move || svc.prepare_bundle(&rec, &bundle))
-                    .await
-                    .map_err(|e| EngineError::internal(e.to_string()))?
+                tokio::task::spawn_blocking(move || {
+                    let t0 = std::time::Instant::now();
+                    let prepared = svc.prepare_bundle(&rec, &bundle);
+                    tracing::debug!(us = t0.elapsed().as_micros() as u64, "bundle prepared");
+                    prepared
+                })
+                .await
+                .map_err(|e| EngineError::internal(e.to_string()))?
             }
         };
         let (prepared, built) = tokio::join!(prepare, self.build_sandbox(c, plan.as_ref()));

@@ -16,6 +16,7 @@ mod list;
 pub mod ports;
 mod record;
 pub mod sandbox;
+mod spare_netns;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -143,8 +144,10 @@ pub struct NetworkService {
     /// What the firewall table holds now, when this engine wrote it: a change that leaves
     /// the ruleset as it was (a container with no published port) costs no netlink batch.
     applied: Mutex<Option<Ruleset>>,
-    /// Sandboxes being deleted in the background.
+    /// Sandboxes being deleted, and the spare namespace being made, in the background.
     background: tokio_util::task::TaskTracker,
+    /// The next start's network namespace, made ahead.
+    spare_netns: Arc<spare_netns::SpareNetns>,
     events: Arc<EventBus>,
 }
 
@@ -162,6 +165,7 @@ impl NetworkService {
         };
         let svc = NetworkService {
             dir,
+            spare_netns: spare_netns::SpareNetns::new(netns_dir.clone()),
             netns_dir,
             firewall: Firewall::new(&table).map_err(|e| {
                 EngineError::internal(format!("opening the firewall (nftables over netlink): {e}"))
@@ -370,12 +374,15 @@ impl NetworkService {
                 }
             }
         }
+        self.spare_netns.refill(&self.background);
         self.apply_firewall().await
     }
 
     /// At a clean stop with no container running, the engine leaves nothing on the host:
     /// no firewall table, no bridge, no DNS listener.
     pub async fn shutdown(&self, containers_running: bool) {
+        // First, so that no spare is made from here on.
+        self.spare_netns.close();
         self.background.close();
         self.background.wait().await;
         let _g = self.changes.lock().await;

@@ -113,13 +113,6 @@ fn new_endpoint_id() -> String {
 }
 
 impl NetworkService {
-    /// A new network namespace file, named by a sandbox id of its own (docker's SandboxID).
-    /// Each start gets a new one: the previous start's namespace may still be going away in
-    /// the background ([`NetworkService::teardown`]) when a restart makes the next.
-    fn new_sandbox_path(&self) -> PathBuf {
-        self.netns_dir.join(crate::containers::new_id())
-    }
-
     fn taken_ports(&self, except: &str) -> Taken {
         self.published
             .lock()
@@ -305,7 +298,6 @@ impl NetworkService {
         let _g = self.changes.lock().await;
         let mut out = ContainerNetwork {
             primary: req.network.primary.clone(),
-            sandbox_key: Some(self.new_sandbox_path()),
             ..Default::default()
         };
         let mut order: Vec<&String> = req.network.networks.keys().collect();
@@ -381,6 +373,11 @@ impl NetworkService {
             self.forget(req.id, &out);
             return Err(e);
         }
+        // Its namespace file, named by a sandbox id of its own (docker's SandboxID): new at
+        // every start, since the previous start's namespace may still be going away in the
+        // background ([`NetworkService::teardown`]) when a restart makes the next. Taken
+        // only now, so a plan refused leaves the spare where it was.
+        out.sandbox_key = Some(self.spare_netns.take());
         Ok(out)
     }
 
@@ -425,6 +422,8 @@ impl NetworkService {
     /// everything of the plan is undone.
     pub async fn build(self: &Arc<Self>, id: &str, state: &ContainerNetwork) -> EngineResult<()> {
         let result = self.build_inner(state).await;
+        // The next start's namespace, made after this one's.
+        self.spare_netns.refill(&self.background);
         if let Err(e) = result {
             self.teardown(id, state, false).await;
             return Err(e);
@@ -437,25 +436,39 @@ impl NetworkService {
             return Ok(());
         };
         let links = async {
-            let path = key.clone();
-            tokio::task::spawn_blocking(move || berth_network::netns::create(&path))
-                .await
-                .map_err(|e| EngineError::internal(e.to_string()))?
-                .map_err(|e| EngineError::internal(format!("creating network namespace: {e}")))?;
+            let t0 = std::time::Instant::now();
+            if !super::spare_netns::exists(&key) {
+                let path = key.clone();
+                tokio::task::spawn_blocking(move || berth_network::netns::create(&path))
+                    .await
+                    .map_err(|e| EngineError::internal(e.to_string()))?
+                    .map_err(|e| {
+                        EngineError::internal(format!("creating network namespace: {e}"))
+                    })?;
+            }
+            let made = t0.elapsed();
             let mut order: Vec<&String> = state.networks.keys().collect();
             order.sort_by_key(|n| *n != &state.primary);
             for name in order {
                 self.attach_endpoint(name, &state.networks[name], state, &key)
                     .await?;
             }
+            tracing::debug!(
+                netns_us = made.as_micros() as u64,
+                links_us = (t0.elapsed() - made).as_micros() as u64,
+                "namespace and links made"
+            );
             Ok(())
         };
         // The firewall's rules need nothing of the namespace or its links (traffic DNATed
         // to an address not up yet finds no neighbour, as for a container not started):
         // programmed meanwhile, off the start's critical path.
         let firewall = async {
+            let t0 = std::time::Instant::now();
             let _g = self.changes.lock().await;
-            self.apply_firewall().await
+            let applied = self.apply_firewall().await;
+            tracing::debug!(us = t0.elapsed().as_micros() as u64, "firewall applied");
+            applied
         };
         let (links, firewall) = tokio::join!(links, firewall);
         links.and(firewall)
