@@ -9,6 +9,7 @@
 
 mod mac;
 mod veth;
+mod veth_pair;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};

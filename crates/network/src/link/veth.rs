@@ -11,10 +11,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-use nlink::netlink::link::{LinkCreateExt, VethLink};
+use nlink::netlink::link::LinkCreateExt;
 use nlink::netlink::InterfaceRef;
 use nlink::{Connection, Ipv4Route, Ipv6Address, Ipv6Route, Route, RouteMetrics};
 
+use super::veth_pair::VethPair;
 use super::{ipv4_address, validate_ifname, LinkError, Links, Result};
 
 /// One container's connection to one bridge network.
@@ -87,12 +88,13 @@ impl Links {
         let netns = File::open(&endpoint.netns)
             .map_err(|e| endpoint.error("opening the namespace file")(e.into()))?;
 
-        let mut veth = VethLink::new(&endpoint.host_ifname, &endpoint.ifname)
-            .peer_netns_fd(&netns)
-            .peer_address(endpoint.mac);
-        if let Some(mtu) = endpoint.mtu {
-            veth = veth.mtu(mtu);
-        }
+        let veth = VethPair {
+            name: &endpoint.host_ifname,
+            peer_name: &endpoint.ifname,
+            mtu: endpoint.mtu,
+            peer_address: endpoint.mac,
+            peer_netns: netns.as_fd(),
+        };
         self.conn
             .add_link(veth.master(InterfaceRef::Index(bridge.ifindex())).up())
             .await
