@@ -1,12 +1,13 @@
-//! The veth pair as the kernel is asked for it: nlink's `VethLink`, plus one transmit and one
-//! receive queue asked for on each end.
+//! The veth pair as the kernel is asked for it: nlink's `VethLink`, plus one transmit queue
+//! asked for on each end.
 //!
-//! Why the queues: a veth is allocated with a queue per possible CPU unless the request says
-//! otherwise, and `veth_newlink` then cuts each end down to one real queue. On a registered
-//! device that cut waits for an expedited RCU grace period (`synchronize_net`), twice per
-//! pair, with the kernel's network lock held. On a busy two-core VM that wait was most of a
-//! 2.4 ms link creation. Asking for one queue of each at creation gives the same devices
-//! (one real queue each, as before) with no cut and no wait.
+//! Why: a veth is allocated with a queue per possible CPU unless the request says otherwise,
+//! and `veth_newlink` then cuts each end down to one real queue. Cutting the transmit queues
+//! of a registered device waits for an expedited RCU grace period (`synchronize_net`), twice
+//! per pair, with the kernel's network lock held; on a busy two-core VM that wait was most of
+//! a 2.4 ms link creation. Asking for one transmit queue at creation gives the same devices
+//! (one real transmit queue each, as before) with no cut and no wait. Receive queues are cut
+//! without a wait, so they are left as the kernel makes them.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -61,12 +62,11 @@ impl LinkConfig for VethPair<'_> {
 }
 
 impl VethPair<'_> {
-    /// What both ends get: the MTU, and one queue each way.
+    /// What both ends get: the MTU, and one transmit queue.
     fn write_common(&self, builder: &mut MessageBuilder) {
         if let Some(mtu) = self.mtu {
             builder.append_attr_u32(IflaAttr::Mtu as u16, mtu);
         }
         builder.append_attr_u32(IflaAttr::NumTxQueues as u16, 1);
-        builder.append_attr_u32(IflaAttr::NumRxQueues as u16, 1);
     }
 }
