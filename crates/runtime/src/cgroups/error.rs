@@ -187,20 +187,39 @@ pub(crate) fn read_u64(path: &Path) -> Result<Option<u64>> {
 /// Writes `value` to a control file in one `write(2)`, as cgroupfs requires; the file is
 /// never created or truncated (control files exist or the controller is missing).
 pub(crate) fn write(path: &Path, value: &str) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| CgroupError::Write {
-            path: path.to_path_buf(),
+    ControlFile::new(path).write(value)
+}
+
+/// A control file kept open for several values, one `write(2)` each (cgroupfs takes every
+/// write as one value): a list of device rules costs one open, not one per rule.
+pub(crate) struct ControlFile<'a> {
+    path: &'a Path,
+    file: Option<std::fs::File>,
+}
+
+impl<'a> ControlFile<'a> {
+    pub(crate) fn new(path: &'a Path) -> ControlFile<'a> {
+        ControlFile { path, file: None }
+    }
+
+    /// Writes `value`, opening the file on first use; it is never created or truncated.
+    pub(crate) fn write(&mut self, value: &str) -> Result<()> {
+        let failed = |source| CgroupError::Write {
+            path: self.path.to_path_buf(),
             value: value.to_string(),
-            source: e,
-        })?;
-    f.write_all(value.as_bytes())
-        .map_err(|e| CgroupError::Write {
-            path: path.to_path_buf(),
-            value: value.to_string(),
-            source: e,
-        })
+            source,
+        };
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(self.path)
+                    .map_err(failed)?,
+            ),
+        };
+        file.write_all(value.as_bytes()).map_err(failed)
+    }
 }
 
 /// Parses `key value` lines (memory.stat, cpu.stat, memory.events) into pairs.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::error::{read, read_opt, read_u64, write, CgroupError, Result};
+use super::error::{read, read_opt, read_u64, write, CgroupError, ControlFile, Result};
 use super::layout::Hierarchy;
 use super::resources::{check_subset, set, Resources};
 
@@ -119,18 +119,20 @@ impl V1 {
         }
         match (&r.devices, self.dir("devices")) {
             (Some(rules), Some(dir)) if !update => {
+                // In their order, each to its file; the two files stay open between rules.
+                let (allow, deny) = (dir.join("devices.allow"), dir.join("devices.deny"));
+                let (mut allow, mut deny) = (ControlFile::new(&allow), ControlFile::new(&deny));
                 for rule in rules {
-                    let file = if rule.allow {
-                        "devices.allow"
-                    } else {
-                        "devices.deny"
-                    };
                     let v = if rule.is_reset() {
                         "a".to_string()
                     } else {
                         rule.to_string()
                     };
-                    write(&dir.join(file), &v)?;
+                    if rule.allow {
+                        allow.write(&v)?;
+                    } else {
+                        deny.write(&v)?;
+                    }
                 }
             }
             (Some(_), None) if !update => {
