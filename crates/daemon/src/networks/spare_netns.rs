@@ -16,6 +16,9 @@ use tokio_util::task::TaskTracker;
 pub(super) struct SpareNetns {
     dir: PathBuf,
     slot: Mutex<Option<PathBuf>>,
+    /// One is being made: starts at once (`run` fifty times over) make one spare between
+    /// them, not one each to throw all but one away.
+    making: AtomicBool,
     /// Set when the engine stops: no spare is made after that.
     closed: AtomicBool,
 }
@@ -25,6 +28,7 @@ impl SpareNetns {
         Arc::new(SpareNetns {
             dir,
             slot: Mutex::new(None),
+            making: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         })
     }
@@ -40,13 +44,19 @@ impl SpareNetns {
     }
 
     /// Makes a spare in the background (tracked by `tracker`, which an engine stopping
-    /// waits for) unless there is one already or the engine is stopping.
+    /// waits for) unless there is one already, one is being made, or the engine is stopping.
     pub(super) fn refill(self: &Arc<Self>, tracker: &TaskTracker) {
-        if self.closed.load(Ordering::SeqCst) || self.slot_is_full() {
+        if self.closed.load(Ordering::SeqCst)
+            || self.slot_is_full()
+            || self.making.swap(true, Ordering::SeqCst)
+        {
             return;
         }
         let spare = self.clone();
-        tracker.spawn_blocking(move || spare.make());
+        tracker.spawn_blocking(move || {
+            spare.make();
+            spare.making.store(false, Ordering::SeqCst);
+        });
     }
 
     fn slot_is_full(&self) -> bool {
@@ -73,8 +83,8 @@ impl SpareNetns {
         remove(&path);
     }
 
-    /// At engine stop (after the background work is done): no more spares, and the one
-    /// there is removed.
+    /// At engine stop, before its background work is waited for: no more spares, the one
+    /// there is removed, and one being made removes itself when done.
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         let spare = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
